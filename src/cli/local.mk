@@ -1,0 +1,7 @@
+# cli: argv -> engine calls; main() is the only place that exits.
+bin_PROGRAMS += src/mrengine
+src_mrengine_SOURCES = \
+	src/cli/cli.h \
+	src/cli/main.c \
+	src/cli/cmd_image.c
+src_mrengine_LDADD = $(MRE_LIBS)

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * imagefile.h: an image file opened for reading: the descriptor, the
+ * stream offset (given, or found from a prepended header) and the parsed
+ * struct mre_image. The common entry for inspect, verify, extract, restore
+ * and emit.
+ */
+#ifndef MRE_ENGINE_IMAGEFILE_H
+#define MRE_ENGINE_IMAGEFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/image.h"
+#include "io/file.h"
+
+#define MRE_OFFSET_AUTO UINT64_MAX
+
+struct mre_imagefile {
+	char *path;
+	int fd;
+	uint64_t size;
+	struct mre_fdsrc fdsrc;
+	struct mre_src src;
+	uint64_t stream_offset;
+	struct mre_image *img;
+};
+
+/*
+ * Open @path (or use @fd >= 0, which is then owned) and parse it. With
+ * @offset == MRE_OFFSET_AUTO the stream offset is found automatically.
+ */
+int mre_imagefile_open(struct mre_imagefile *f, const char *path, int fd, uint64_t offset,
+		       unsigned load_flags, struct mre_err *err);
+void mre_imagefile_close(struct mre_imagefile *f);
+
+#endif

@@ -1,0 +1,7 @@
+# engine: the jobs (save, restore, ingest, emit, convert, extract, verify)
+# that wire format, io, vm and policy together.
+src_libmre_a_SOURCES += \
+	src/engine/imagefile.c src/engine/imagefile.h \
+	src/engine/report.c src/engine/report.h \
+	src/engine/extract.c src/engine/extract.h \
+	src/engine/verify.c src/engine/verify.h

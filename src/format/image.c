@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* image.c: builds struct mre_image from the stream walker's callbacks. */
+#include "format/image.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/qemu.h"
+
+/* A bitmap may not be larger than this (covers a 64 TiB block of 4 KiB pages). */
+#define MAX_BITMAP_BYTES (2ULL << 30)
+
+struct load_ctx {
+	struct mre_image *img;
+	struct mre_rd *rd;
+	struct mre_walk *w;
+	unsigned flags;
+	size_t elem_cap;
+};
+
+static int on_elem(void *u, const struct mre_elem *el, struct mre_err *err)
+{
+	struct load_ctx *c = u;
+	struct mre_image *img = c->img;
+
+	if (img->nelems == c->elem_cap) {
+		size_t ncap = c->elem_cap ? c->elem_cap * 2 : 64;
+		struct mre_elem *ne = realloc(img->elems, ncap * sizeof(*ne));
+
+		if (!ne)
+			return mre_err_set(err, -ENOMEM, "out of memory for the element list");
+		img->elems = ne;
+		c->elem_cap = ncap;
+	}
+	img->elems[img->nelems++] = *el;
+	return 0;
+}
+
+static int alloc_bitmap(struct mre_image_block *ib, struct mre_err *err)
+{
+	uint64_t bytes = mre_bitmap_bytes(ib->npages);
+
+	if (bytes > MAX_BITMAP_BYTES)
+		return mre_err_set(err, MRE_ELIMIT, "RAM block '%s': %llu pages is more than supported",
+				   ib->b.id, (unsigned long long)ib->npages);
+	ib->bitmap = calloc(1, bytes ? bytes : 8);
+	if (!ib->bitmap)
+		return mre_err_set(err, -ENOMEM, "out of memory for the bitmap of block '%s'", ib->b.id);
+	return 0;
+}
+
+static int read_mr_bitmap(struct load_ctx *c, struct mre_image_block *ib, struct mre_err *err)
+{
+	uint64_t bytes = mre_bitmap_bytes(ib->npages), words = bytes / 8;
+	int r;
+
+	if ((r = alloc_bitmap(ib, err)))
+		return r;
+	r = mre_rd_pread(c->rd, ib->bitmap, bytes, ib->b.bitmap_offset, "mapped-ram bitmap", err);
+	if (r)
+		return mre_err_prefix(err, "RAM block '%s'", ib->b.id);
+	mre_bitmap_from_le(ib->bitmap, words);
+	if (ib->npages % 64) {
+		uint64_t tail = ib->bitmap[words - 1] >> (ib->npages % 64);
+
+		if (tail)
+			return mre_err_set(err, MRE_EFORMAT,
+					   "offset 0x%llx: RAM block '%s': bitmap has page %llu set, beyond the block's %llu pages",
+					   (unsigned long long)(ib->b.bitmap_offset + bytes - 8), ib->b.id,
+					   (unsigned long long)(ib->npages / 64 * 64 + (uint64_t)__builtin_ctzll(tail) +
+								ib->npages % 64),
+					   (unsigned long long)ib->npages);
+	}
+	ib->present = mre_bitmap_count(ib->bitmap, ib->npages);
+	return 0;
+}
+
+static int on_block(void *u, unsigned idx, const struct mre_block *b, struct mre_err *err)
+{
+	struct load_ctx *c = u;
+	struct mre_image *img = c->img;
+	struct mre_image_block *ib;
+
+	if (idx % 8 == 0) {
+		struct mre_image_block *nb = realloc(img->blocks, (idx + 8) * sizeof(*nb));
+
+		if (!nb)
+			return mre_err_set(err, -ENOMEM, "out of memory for the block list");
+		img->blocks = nb;
+	}
+	ib = &img->blocks[idx];
+	memset(ib, 0, sizeof(*ib));
+	ib->b = *b;
+	ib->npages = b->used_length / c->w->page_size;
+	img->nblocks = idx + 1;
+	if (c->w->mapped_ram) {
+		if (b->ignored || (c->flags & MRE_IMAGE_NO_BITMAPS))
+			return 0;
+		return read_mr_bitmap(c, ib, err);
+	}
+	return alloc_bitmap(ib, err);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+static int on_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind kind,
+		   const uint8_t *data, size_t len, uint8_t fill, struct mre_err *err)
+{
+	struct load_ctx *c = u;
+	struct mre_image_block *ib = &c->img->blocks[bi];
+	uint64_t page = offset / c->w->page_size;
+	uint64_t bit = (uint64_t)1 << (page % 64);
+
+	switch (kind) {
+	case MRE_PAGE_ZERO:
+		if (fill)
+			ib->bitmap[page / 64] |= bit;
+		else
+			ib->bitmap[page / 64] &= ~bit;
+		break;
+	case MRE_PAGE_DATA:
+		if (all_zero(data, len))
+			ib->bitmap[page / 64] &= ~bit;
+		else
+			ib->bitmap[page / 64] |= bit;
+		break;
+	case MRE_PAGE_XBZRLE:
+		/* a delta always changes at least one byte: treat as data */
+		ib->bitmap[page / 64] |= bit;
+		break;
+	}
+	return 0;
+}
+
+void mre_image_free(struct mre_image *img)
+{
+	if (!img)
+		return;
+	for (unsigned i = 0; i < img->nblocks; i++)
+		free(img->blocks[i].bitmap);
+	free(img->blocks);
+	free(img->elems);
+	free(img);
+}
+
+int mre_image_find_block(const struct mre_image *img, const char *id)
+{
+	for (unsigned i = 0; i < img->nblocks; i++)
+		if (!strcmp(img->blocks[i].b.id, id))
+			return (int)i;
+	return -1;
+}
+
+int mre_image_load(const struct mre_src *src, uint64_t stream_offset, unsigned flags,
+		   struct mre_image **out, struct mre_err *err)
+{
+	static const struct mre_walk_ops ops = {
+		.elem = on_elem,
+		.block = on_block,
+		.page = on_page,
+	};
+	struct mre_image *img = calloc(1, sizeof(*img));
+	struct mre_walk w;
+	struct mre_rd rd;
+	struct load_ctx c = { .img = img, .rd = &rd, .w = &w, .flags = flags };
+	int r;
+
+	*out = NULL;
+	if (!img)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	mre_walk_init(&w);
+	r = mre_rd_init(&rd, src, stream_offset, err);
+	if (!r)
+		r = mre_walk_run(&w, &rd, &ops, &c, err);
+	if (!r) {
+		img->file_size = src->size;
+		img->stream_offset = w.stream_offset;
+		img->config_end = w.config_end;
+		img->cfg = w.cfg;
+		img->page_size = w.page_size;
+		img->mapped_ram = w.mapped_ram;
+		img->ram_seen = w.ram_seen;
+		img->ram_section_id = w.ram_section_id;
+		img->ram_total = w.ram_total;
+		img->eof_offset = w.eof_offset;
+		img->has_vmdesc = w.has_vmdesc;
+		img->vmdesc_offset = w.vmdesc_offset;
+		img->vmdesc_len = w.vmdesc_len;
+		img->stream_end = w.end;
+		if (!w.mapped_ram) {
+			for (unsigned i = 0; i < img->nblocks; i++) {
+				struct mre_image_block *ib = &img->blocks[i];
+
+				ib->present = mre_bitmap_count(ib->bitmap, ib->npages);
+			}
+		}
+	}
+	mre_rd_free(&rd);
+	mre_walk_free(&w);
+	if (r) {
+		mre_image_free(img);
+		return r;
+	}
+	for (unsigned i = 0; i < img->nblocks; i++)
+		img->blocks[i].zero = img->blocks[i].npages - img->blocks[i].present;
+	*out = img;
+	return 0;
+}
