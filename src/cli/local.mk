@@ -3,5 +3,6 @@ bin_PROGRAMS += src/mrengine
 src_mrengine_SOURCES = \
 	src/cli/cli.h \
 	src/cli/main.c \
-	src/cli/cmd_image.c
+	src/cli/cmd_image.c \
+	src/cli/cmd_daemon.c
 src_mrengine_LDADD = $(MRE_LIBS)

@@ -49,6 +49,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: mrengine COMMAND [OPTIONS] ...\n"
+		"       mrengine [--policy P] --qmp unix:PATH|stdio [-object ...]   (QMP daemon)\n"
 		"Save and restore virtual-machine memory in QEMU's mapped-ram format.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -76,5 +77,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
+	/* no command, only options: the QMP daemon (mrengine --qmp ...) */
+	if (argv[1][0] == '-')
+		return mre_cmd_daemon(argc, argv);
 	return mre_cli_usage(NULL, "unknown command '%s'", argv[1]);
 }
