@@ -1,6 +1,10 @@
 # engine: the jobs (save, restore, ingest, emit, convert, extract, verify)
 # that wire format, io, vm and policy together.
 src_libmre_a_SOURCES += \
+	src/engine/engine.c src/engine/engine.h \
+	src/engine/job.c src/engine/job.h src/engine/job_int.h \
+	src/engine/save.c \
+	src/engine/restore.c \
 	src/engine/imagefile.c src/engine/imagefile.h \
 	src/engine/report.c src/engine/report.h \
 	src/engine/extract.c src/engine/extract.h \
