@@ -298,6 +298,7 @@ int mre_save_run(struct mre_job *job, struct mre_err *err)
 	struct save_ctx c = { .job = job, .page_size = job->page_size };
 	struct mre_chan_cfg cc;
 	enum mre_io_backend used = MRE_IO_AUTO;
+	uint64_t t_pages;
 	int r;
 
 	c.out.fd = c.out.page_fd = -1;
@@ -321,11 +322,15 @@ int mre_save_run(struct mre_job *job, struct mre_err *err)
 	job->backend = mre_io_backend_name(used);
 	if (r)
 		goto fail;
+	t_pages = mre_now_ns();
 	mre_job_set_status(job, MRE_JOB_DEVICE);
 	if ((r = write_bitmaps_and_tail(&c, err)))
 		goto fail;
 	if (job->plan.sync == MRE_SYNC_FDATASYNC && (r = mre_outfile_sync(&c.out, err)))
 		goto fail;
+	mre_debug("save: setup %.3f s, pages %.3f s, metadata + sync %.3f s",
+		  (double)(job->setup_ns - job->start_ns) / 1e9, (double)(t_pages - job->setup_ns) / 1e9,
+		  (double)(mre_now_ns() - t_pages) / 1e9);
 	if (atomic_load(&job->cancel)) {
 		r = mre_err_set(err, MRE_ECANCELED, "cancelled");
 		goto fail;
