@@ -36,15 +36,17 @@ static const char demo_help[] =
 	"  -h, --help           show this help\n";
 
 static const char generate_help[] =
-	"Usage: mrengine generate --size N [--mix Z,R,X] [--seed S] OUTPUT\n"
+	"Usage: mrengine generate --size N [--mix Z,R,X] [--seed S] [--sparse] OUTPUT\n"
 	"Write a raw guest-RAM file with a deterministic page mix (for benchmarks and\n"
-	"tests): zero pages become holes, so the file is sparse.\n\n"
+	"tests). Zero pages are written as zeros, like the freed memory of a running\n"
+	"guest; with --sparse they are left as holes instead.\n\n"
 	"  --size N      size (K, M, G suffixes)\n"
 	"  --mix Z,R,X   percent of zero, repeated-byte and random pages (default 33,33,34)\n"
 	"  --seed S      seed (default 1)\n"
+	"  --sparse      leave zero pages as holes\n"
 	"  -h, --help    show this help\n";
 
-enum { OPT_SIZE = 0x3000, OPT_MIX, OPT_SEED, OPT_DIR, OPT_KEEP, OPT_CHANNELS, OPT_DIO, OPT_IO };
+enum { OPT_SIZE = 0x3000, OPT_MIX, OPT_SEED, OPT_DIR, OPT_KEEP, OPT_CHANNELS, OPT_DIO, OPT_IO, OPT_SPARSE };
 
 #define PAGE 4096u
 
@@ -212,11 +214,13 @@ int mre_cmd_generate(int argc, char **argv)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "mix", required_argument, NULL, OPT_MIX },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "sparse", no_argument, NULL, OPT_SPARSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mre_pattern_mix mix = { 33, 33, 34 };
 	struct mre_err err = MRE_ERR_INIT;
+	bool sparse = false;
 	uint64_t size = 0, seed = 1, chunk = 2048, zero[PAGE / 8] = { 0 };
 	uint8_t *buf;
 	int c, fd;
@@ -235,6 +239,9 @@ int mre_cmd_generate(int argc, char **argv)
 		case OPT_SEED:
 			if (mre_parse_u64(optarg, &seed))
 				return mre_cli_usage("generate", "bad --seed '%s'", optarg);
+			break;
+		case OPT_SPARSE:
+			sparse = true;
 			break;
 		case 'h':
 			fputs(generate_help, stdout);
@@ -264,17 +271,20 @@ int mre_cmd_generate(int argc, char **argv)
 
 		mre_pattern_fill(buf, p, n, PAGE, seed, &mix);
 		for (uint64_t i = 0; i < n; i++) {
-			int r;
+			/* dense: the whole chunk at once; sparse: data pages only */
+			uint64_t len = sparse ? PAGE : n * PAGE;
+			int r = 0;
 
-			if (!memcmp(buf + i * PAGE, zero, PAGE))
-				continue; /* a hole */
-			r = mre_pwrite_all(fd, buf + i * PAGE, PAGE, (p + i) * PAGE);
+			if (!sparse || memcmp(buf + i * PAGE, zero, PAGE))
+				r = mre_pwrite_all(fd, buf + i * PAGE, len, (p + i) * PAGE);
 			if (r) {
 				mre_err_sys(&err, r, "writing '%s'", argv[optind]);
 				free(buf);
 				close(fd);
 				return mre_cli_fail(&err);
 			}
+			if (!sparse)
+				break;
 		}
 	}
 	free(buf);

@@ -237,19 +237,38 @@ static int write_run(struct mre_chan *ch, struct save_ctx *c, struct save_block 
 	return 0;
 }
 
-static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
+/* Sparse backings are probed in chunks of this many bytes. */
+#define SPARSE_CHUNK (1u << 20)
+
+/*
+ * Where the next data of @rb's backing is at or after byte @off: the offset,
+ * or @end when only holes remain before @end. Holes of a sparse backing
+ * (never-touched memfd or shm pages) read as zeros, and skipping them saves
+ * both the scan and the page allocation a read through the mapping would
+ * cause. Only SEEK_DATA is used: it answers at once where data is, whereas
+ * SEEK_HOLE walks every page of a dense region.
+ */
+static uint64_t next_data(const struct mre_ramblock *rb, uint64_t off, uint64_t end)
 {
-	struct save_ctx *c = ctx;
-	const struct mre_unit *un = &c->units[u];
-	struct save_block *b = &c->blocks[un->block];
+	off_t d = lseek(rb->fd, (off_t)off, SEEK_DATA);
+
+	if (d < 0)
+		return errno == ENXIO ? end : off; /* ENXIO: holes to the end; else unknown: scan */
+	return (uint64_t)d < end ? (uint64_t)d : end;
+}
+
+/* Scan pages [first, end) and write each run of non-zero pages. */
+static int save_range(struct mre_chan *ch, struct save_ctx *c, struct save_block *b,
+		      uint64_t first, uint64_t end, uint64_t *normal)
+{
 	const uint8_t *host = b->rb->host;
-	uint64_t ps = c->page_size, end = un->first + un->npages, run = UINT64_MAX, normal = 0;
+	uint64_t ps = c->page_size, run = UINT64_MAX;
 	int r;
 
-	for (uint64_t p = un->first; p < end; p++) {
+	for (uint64_t p = first; p < end; p++) {
 		if (!mre_is_zero(host + p * ps, ps)) {
 			mre_bit_set(b->bitmap, p);
-			normal++;
+			(*normal)++;
 			if (run == UINT64_MAX)
 				run = p;
 		} else if (run != UINT64_MAX) {
@@ -258,8 +277,26 @@ static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err 
 			run = UINT64_MAX;
 		}
 	}
-	if (run != UINT64_MAX && (r = write_run(ch, c, b, run, end)))
-		return r;
+	return run != UINT64_MAX ? write_run(ch, c, b, run, end) : 0;
+}
+
+static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
+{
+	struct save_ctx *c = ctx;
+	const struct mre_unit *un = &c->units[u];
+	struct save_block *b = &c->blocks[un->block];
+	uint64_t ps = c->page_size, pos = un->first * ps, end = (un->first + un->npages) * ps;
+	uint64_t normal = 0;
+	int r;
+
+	while (pos < end) {
+		uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
+		uint64_t d = next_data(b->rb, pos, chunk_end) / ps * ps;
+
+		if (d < chunk_end && (r = save_range(ch, c, b, d / ps, chunk_end / ps, &normal)))
+			return r;
+		pos = chunk_end;
+	}
 	atomic_fetch_add_explicit(&c->job->normal, normal, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->job->duplicate, un->npages - normal, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->job->done_bytes, un->npages * ps, memory_order_relaxed);
