@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/check.h"
 #include "format/ram.h"
 #include "format/stream.h"
 #include "util/bytes.h"
@@ -68,6 +69,42 @@ static int extract_mapped(struct mre_imagefile *f, const struct mre_image_block 
 		from = e;
 	}
 	free(buf);
+	return r;
+}
+
+/* Compressed block: unpack each chunk (checking its CRC) and write its data pages. */
+static int extract_chunked(struct mre_imagefile *f, int bi, int out, struct mre_err *err)
+{
+	const struct mre_image_block *ib = &f->img->blocks[bi];
+	uint64_t ps = f->img->page_size, cs = ib->b.chunk_size;
+	uint8_t *stored = malloc(cs + 4096), *data = malloc(cs);
+	int r = 0;
+
+	if (!stored || !data) {
+		r = mre_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t ci = 0; ci < ib->b.nchunks && !r; ci++) {
+		const struct mre_chunk *c = &ib->chunks[ci];
+		uint64_t off = ci * cs, bytes = MRE_MIN(cs, ib->b.used_length - off);
+
+		if (c->flags == MRE_CHUNK_F_ZERO)
+			continue;
+		if ((r = mre_pread_all(f->fd, stored, c->len, c->offset))) {
+			mre_err_sys(err, r, "reading chunk %llu at 0x%llx", (unsigned long long)ci,
+				    (unsigned long long)c->offset);
+			break;
+		}
+		if ((r = mre_chunk_unpack(f->img, (unsigned)bi, ci, stored, data, err)))
+			break;
+		for (uint64_t p = 0; p < bytes / ps && !r; p++)
+			if (mre_bit_test(ib->bitmap, off / ps + p) &&
+			    (r = mre_pwrite_all(out, data + p * ps, ps, off + p * ps)))
+				mre_err_sys(err, r, "writing page %llu", (unsigned long long)(off / ps + p));
+	}
+out:
+	free(stored);
+	free(data);
 	return r;
 }
 
@@ -179,6 +216,8 @@ int mre_extract_block(struct mre_imagefile *f, const char *id, const char *out_p
 		return mre_err_sys(err, -errno, "cannot create '%s'", out_path);
 	if (ftruncate(out, (off_t)ib->b.used_length)) {
 		r = mre_err_sys(err, -errno, "cannot size '%s'", out_path);
+	} else if (ib->b.chunked) {
+		r = extract_chunked(f, bi, out, err);
 	} else if (f->img->mapped_ram) {
 		r = extract_mapped(f, ib, out, err);
 	} else {

@@ -30,12 +30,13 @@ int mre_imagefile_open(struct mre_imagefile *f, const char *path, int fd, uint64
 		goto fail;
 	f->size = f->src.size;
 	if (offset == MRE_OFFSET_AUTO) {
-		struct mre_header_info hi;
-
-		r = mre_header_detect(&f->src, &hi, err);
+		r = mre_header_detect(&f->src, &f->header, err);
 		if (r)
 			goto fail;
-		offset = hi.stream_offset;
+		offset = f->header.stream_offset;
+	} else {
+		f->header.stream_offset = offset;
+		f->header.kind = offset ? MRE_HEADER_FOREIGN : MRE_HEADER_NONE;
 	}
 	f->stream_offset = offset;
 	r = mre_image_load(&f->src, offset, load_flags, &f->img, err);

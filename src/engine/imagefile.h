@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "format/header.h"
 #include "format/image.h"
 #include "io/file.h"
 
@@ -23,6 +24,7 @@ struct mre_imagefile {
 	struct mre_fdsrc fdsrc;
 	struct mre_src src;
 	uint64_t stream_offset;
+	struct mre_header_info header;  /* what precedes the stream (kind NONE if --offset was given) */
 	struct mre_image *img;
 };
 

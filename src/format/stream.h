@@ -70,6 +70,7 @@ struct mre_walk {
 	uint64_t page_size;
 	bool mapped_ram;
 	bool ignore_shared;
+	bool compressed;           /* mrengine's compressed variant */
 	uint64_t stream_offset;   /* the "QEVM" magic */
 	uint64_t config_end;
 	bool ram_seen;            /* a "ram" START section was read */
