@@ -174,7 +174,7 @@ int mre_extract_block(struct mre_imagefile *f, const char *id, const char *out_p
 		return mre_err_set(err, -ENODATA,
 				   "%s: block '%s' is shared memory skipped by x-ignore-shared: the image holds no pages for it",
 				   f->path, id);
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
 		return mre_err_sys(err, -errno, "cannot create '%s'", out_path);
 	if (ftruncate(out, (off_t)ib->b.used_length)) {
