@@ -84,11 +84,13 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 {
 	struct seq_ctx *c = u;
 	uint64_t pg = offset / c->page_size;
-	bool had = mre_bit_test(c->written, pg);
+	bool had;
 	int r = 0;
 
+	/* c->written covers the extracted block only */
 	if ((int)bi != c->block)
 		return 0;
+	had = mre_bit_test(c->written, pg);
 	switch (kind) {
 	case MRE_PAGE_ZERO:
 		if (!fill) {
