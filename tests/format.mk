@@ -4,9 +4,13 @@
 # QEMU files in ../shared/vectors.
 FORMAT_SYNTH = tests/unit/test_format_synth.c tests/unit/test_format_synth.h
 
-check_PROGRAMS += tests/unit/test_format
-TESTS += tests/unit/test_format
+check_PROGRAMS += tests/unit/test_format tests/unit/test_format_malformed
+TESTS += tests/unit/test_format tests/unit/test_format_malformed
 
 tests_unit_test_format_SOURCES = tests/unit/test_format.c $(FORMAT_SYNTH)
 tests_unit_test_format_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_format_LDADD = $(MRE_LIBS)
+
+tests_unit_test_format_malformed_SOURCES = tests/unit/test_format_malformed.c $(FORMAT_SYNTH)
+tests_unit_test_format_malformed_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_format_malformed_LDADD = $(MRE_LIBS)
