@@ -41,6 +41,15 @@ class MigrationError(Exception):
     """A migration ended in state failed or cancelled."""
 
 
+def qemu_version(path):
+    """(major, minor, micro) of a QEMU binary; raises OSError/ValueError."""
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
+    if not m:
+        raise ValueError("no version in %r" % out[:80])
+    return tuple(int(x) for x in m.groups())
+
+
 def find_qemu(min_major=MIN_MAJOR):
     """Path of a qemu-system-x86_64 of at least `min_major`: $MRE_QEMU, or
     the one on PATH. Raises Skip with the reason otherwise."""
@@ -48,23 +57,13 @@ def find_qemu(min_major=MIN_MAJOR):
     if not path:
         raise Skip("qemu-system-x86_64 not found (install QEMU >= %d or set MRE_QEMU)" % min_major)
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                             timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as e:
-        raise Skip("cannot run %s: %s" % (path, e))
-    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
-    if not m:
-        raise Skip("cannot read the version of %s" % path)
-    version = tuple(int(x) for x in m.groups())
+        version = qemu_version(path)
+    except (OSError, ValueError, subprocess.SubprocessError) as e:
+        raise Skip("cannot read the version of %s: %s" % (path, e))
     if version[0] < min_major:
         raise Skip("%s is QEMU %d.%d.%d; these tests need QEMU >= %d (mapped-ram, direct-io)"
                    % ((path,) + version + (min_major,)))
     return path
-
-
-def qemu_version(path):
-    out = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
-    return tuple(int(x) for x in re.search(r"version (\d+)\.(\d+)\.(\d+)", out).groups())
 
 
 def odirect_ok(directory):
