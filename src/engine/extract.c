@@ -121,11 +121,13 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 {
 	struct seq_ctx *c = u;
 	uint64_t pg = offset / c->page_size;
-	bool had = mre_bit_test(c->written, pg);
+	bool had;
 	int r = 0;
 
+	/* c->written covers the extracted block only */
 	if ((int)bi != c->block)
 		return 0;
+	had = mre_bit_test(c->written, pg);
 	switch (kind) {
 	case MRE_PAGE_ZERO:
 		if (!fill) {
@@ -211,7 +213,7 @@ int mre_extract_block(struct mre_imagefile *f, const char *id, const char *out_p
 		return mre_err_set(err, -ENODATA,
 				   "%s: block '%s' is shared memory skipped by x-ignore-shared: the image holds no pages for it",
 				   f->path, id);
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
 		return mre_err_sys(err, -errno, "cannot create '%s'", out_path);
 	if (ftruncate(out, (off_t)ib->b.used_length)) {
