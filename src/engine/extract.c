@@ -13,6 +13,7 @@
 #include "format/ram.h"
 #include "format/stream.h"
 #include "util/bytes.h"
+#include "util/sbitmap.h"
 
 #define COPY_CHUNK (4u << 20)
 
@@ -112,7 +113,7 @@ struct seq_ctx {
 	int out;
 	int block;
 	uint64_t page_size;
-	uint64_t *written;  /* pages that hold data in the output */
+	struct mre_sbitmap written;  /* pages that hold data in the output */
 	uint8_t *page;
 };
 
@@ -127,7 +128,7 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 	/* c->written covers the extracted block only */
 	if ((int)bi != c->block)
 		return 0;
-	had = mre_bit_test(c->written, pg);
+	had = mre_sbitmap_test(&c->written, pg);
 	switch (kind) {
 	case MRE_PAGE_ZERO:
 		if (!fill) {
@@ -136,16 +137,18 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 				memset(c->page, 0, c->page_size);
 				r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
 			}
-			c->written[pg / 64] &= ~((uint64_t)1 << (pg % 64));
+			mre_sbitmap_clear(&c->written, pg);
 			break;
 		}
 		memset(c->page, fill, c->page_size);
 		r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	case MRE_PAGE_DATA:
 		r = mre_pwrite_all(c->out, data, len, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	case MRE_PAGE_XBZRLE:
 		if (had)
@@ -156,7 +159,8 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 			return r;
 		if (!r)
 			r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	}
 	if (r)
@@ -173,10 +177,8 @@ static int extract_sequential(struct mre_imagefile *f, int bi, int out, struct m
 	struct mre_rd rd;
 	int r;
 
-	c.written = calloc(1, mre_bitmap_bytes(ib->npages));
 	c.page = malloc(c.page_size);
-	if (!c.written || !c.page) {
-		free(c.written);
+	if (!c.page || mre_sbitmap_init(&c.written, ib->npages)) {
 		free(c.page);
 		return mre_err_set(err, -ENOMEM, "out of memory");
 	}
@@ -186,7 +188,7 @@ static int extract_sequential(struct mre_imagefile *f, int bi, int out, struct m
 		r = mre_walk_run(&w, &rd, &ops, &c, err);
 	mre_rd_free(&rd);
 	mre_walk_free(&w);
-	free(c.written);
+	mre_sbitmap_free(&c.written);
 	free(c.page);
 	return r;
 }

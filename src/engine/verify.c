@@ -209,6 +209,12 @@ int mre_verify(struct mre_imagefile *f, const struct mre_verify_opts *opts,
 	memset(res, 0, sizeof(*res));
 	if (!img->ram_seen)
 		return mre_err_set(err, MRE_EFORMAT, "%s: the stream has no ram section", f->path);
+	/* QEMU writes the VM description after EOF except for Xen machines; a
+	 * stream that stops at EOF is far more likely cut short */
+	if (!img->has_vmdesc)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "%s: offset 0x%llx: the stream ends after EOF without the VM description (truncated?)",
+				   f->path, (unsigned long long)img->stream_end);
 	if ((r = check_header(f, err)) || (r = check_tail(f, err)))
 		return r;
 	if (!img->has_trailer)

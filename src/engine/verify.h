@@ -2,7 +2,8 @@
 /*
  * verify.h: the checks behind `mrengine verify`: everything mre_image_load
  * checks (framing, footers, layout inside the file, bitmaps within each
- * block, chunk tables), then the whole-file rules: a ram section, a header
+ * block, chunk tables), then the whole-file rules: a ram section, the VM
+ * description after EOF (its absence means a cut file), a header
  * that says the save completed, nothing unexplained after the stream, and
  * when the image has a trailer: the metadata checksum and every page's (or
  * chunk's) checksum, read in parallel.

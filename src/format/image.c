@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "format/qemu.h"
+#include "util/sbitmap.h"
 
 /* A bitmap may not be larger than this (covers a 64 TiB block of 4 KiB pages). */
 #define MAX_BITMAP_BYTES (2ULL << 30)
@@ -17,6 +18,7 @@ struct load_ctx {
 	struct mre_walk *w;
 	unsigned flags;
 	size_t elem_cap;
+	struct mre_sbitmap *seq;  /* sequential: pages holding data, per block */
 };
 
 static int on_elem(void *u, const struct mre_elem *el, struct mre_err *err)
@@ -99,7 +101,16 @@ static int on_block(void *u, unsigned idx, const struct mre_block *b, struct mre
 			return 0;
 		return read_mr_bitmap(c, ib, err);
 	}
-	return alloc_bitmap(ib, err);
+	if (idx % 8 == 0) {
+		struct mre_sbitmap *ns = realloc(c->seq, (idx + 8) * sizeof(*ns));
+
+		if (!ns)
+			return mre_err_set(err, -ENOMEM, "out of memory for the block list");
+		c->seq = ns;
+	}
+	if (mre_sbitmap_init(&c->seq[idx], ib->npages))
+		return mre_err_set(err, -ENOMEM, "out of memory for the pages of block '%s'", b->id);
+	return 0;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -107,32 +118,22 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
+/* Sequential records: the final state of each page (last record wins). */
 static int on_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind kind,
 		   const uint8_t *data, size_t len, uint8_t fill, struct mre_err *err)
 {
 	struct load_ctx *c = u;
-	struct mre_image_block *ib = &c->img->blocks[bi];
+	struct mre_sbitmap *bm = &c->seq[bi];
 	uint64_t page = offset / c->w->page_size;
-	uint64_t bit = (uint64_t)1 << (page % 64);
+	bool present = kind == MRE_PAGE_XBZRLE || (kind == MRE_PAGE_ZERO ? fill != 0 : !all_zero(data, len));
 
-	switch (kind) {
-	case MRE_PAGE_ZERO:
-		if (fill)
-			ib->bitmap[page / 64] |= bit;
-		else
-			ib->bitmap[page / 64] &= ~bit;
-		break;
-	case MRE_PAGE_DATA:
-		if (all_zero(data, len))
-			ib->bitmap[page / 64] &= ~bit;
-		else
-			ib->bitmap[page / 64] |= bit;
-		break;
-	case MRE_PAGE_XBZRLE:
-		/* a delta always changes at least one byte: treat as data */
-		ib->bitmap[page / 64] |= bit;
-		break;
+	if (!present) {
+		mre_sbitmap_clear(bm, page);
+		return 0;
 	}
+	if (mre_sbitmap_set(bm, page))
+		return mre_err_set(err, -ENOMEM, "out of memory for the pages of block '%s'",
+				   c->img->blocks[bi].b.id);
 	return 0;
 }
 
@@ -275,14 +276,13 @@ int mre_image_load(const struct mre_src *src, uint64_t stream_offset, unsigned f
 			r = load_chunks(&rd, img, err);
 	}
 	if (!r) {
-		if (!w.mapped_ram) {
-			for (unsigned i = 0; i < img->nblocks; i++) {
-				struct mre_image_block *ib = &img->blocks[i];
-
-				ib->present = mre_bitmap_count(ib->bitmap, ib->npages);
-			}
-		}
+		if (!w.mapped_ram)
+			for (unsigned i = 0; i < img->nblocks; i++)
+				img->blocks[i].present = mre_sbitmap_count(&c.seq[i]);
 	}
+	for (unsigned i = 0; c.seq && i < img->nblocks; i++)
+		mre_sbitmap_free(&c.seq[i]);
+	free(c.seq);
 	mre_rd_free(&rd);
 	mre_walk_free(&w);
 	if (r) {

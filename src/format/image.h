@@ -6,8 +6,8 @@
  *
  * For mapped-ram files the bitmaps are read and checked (no bit beyond the
  * block's length). For sequential files the page records are replayed to
- * learn each page's final state (last record wins), which costs one bit per
- * page. Built by mre_image_load() through the stream walker; pure codec, all
+ * learn each page's final state (last record wins); memory grows with the
+ * records present, not with the block sizes claimed. Built by mre_image_load() through the stream walker; pure codec, all
  * reads go through the caller's struct mre_src.
  */
 #ifndef MRE_FORMAT_IMAGE_H
@@ -22,7 +22,8 @@ struct mre_image_block {
 	uint64_t npages;
 	uint64_t present;   /* pages holding data */
 	uint64_t zero;      /* npages - present */
-	uint64_t *bitmap;   /* host-order words; bit i set = page i has data */
+	uint64_t *bitmap;   /* mapped-ram: host-order words; bit i set = page i has data
+			     * (sequential streams: NULL, only the counts are kept) */
 	struct mre_chunk *chunks; /* compressed variant: b.nchunks entries */
 };
 

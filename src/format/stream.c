@@ -352,9 +352,10 @@ static int parse_ram_body(struct mre_walk *w, struct mre_rd *rd, bool start,
 			if (!start || !first)
 				return mre_err_set(err, MRE_EFORMAT,
 						   "offset 0x%llx: RAM block list outside the start of the ram section", OFF(at));
-			if (addr == 0)
-				return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: RAM block list with total size 0",
-						   OFF(at));
+			if (addr == 0 || addr > MRE_MAX_RAM)
+				return mre_err_set(err, MRE_EFORMAT,
+						   "offset 0x%llx: RAM block list with total size 0x%llx (must be 1 byte to 64 TiB)",
+						   OFF(at), OFF(addr));
 			if ((r = parse_mem_size(w, rd, addr, ops, u, err)))
 				return r;
 			first = false;

@@ -27,6 +27,8 @@
 
 #define MRE_MAX_BLOCKS 65536u
 #define MRE_MAX_VMDESC (64u * 1024 * 1024)
+/* The most RAM a stream may declare (MEM_SIZE total): 64 TiB. */
+#define MRE_MAX_RAM (64ULL << 40)
 
 /* A top-level element of the stream. */
 struct mre_elem {

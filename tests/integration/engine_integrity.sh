@@ -4,7 +4,7 @@
 # variant: corrupt data is found and named (block and pages), an unfinished
 # image is refused, and compressed images round-trip byte-exact.
 . "$srcdir/tests/lib.sh"
-plan 41
+plan 42
 
 "$MRENGINE" generate --size 6M --seed 11 "$TMP/a.ram"
 "$MRENGINE" generate --size 1028K --mix 50,0,50 --seed 12 "$TMP/b.ram"
@@ -68,6 +68,9 @@ head -c $((end + 20)) "$TMP/p.img" >"$TMP/t2.img"
 check_fails "cut trailer" "unexpected bytes" "$MRENGINE" verify "$TMP/t2.img"
 head -c $((end - 100)) "$TMP/p.img" >"$TMP/t3.img"
 check_fails "cut inside the vmdesc" "offset 0x" "$MRENGINE" verify "$TMP/t3.img"
+vd=$(json "$TMP/p.img" "d['vmdesc']['offset']")
+head -c "$vd" "$TMP/p.img" >"$TMP/t4.img"
+check_fails "cut right after EOF" "without the VM description" "$MRENGINE" verify "$TMP/t4.img"
 
 # checksums off: still a trailer, metadata checked, no page checksums
 # shellcheck disable=SC2086

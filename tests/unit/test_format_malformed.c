@@ -538,7 +538,7 @@ static const struct mcase cases[] = {
 	{ "START section without a block list", SEQ, m_start_empty, MRE_EFORMAT, "without a RAM block list" },
 	{ "page record before the block list", SEQ, m_page_before_list,
 	  MRE_EFORMAT, "before the RAM block list" },
-	{ "block of 2^60 bytes", SEQ, m_block_huge, MRE_ELIMIT, "more than supported" },
+	{ "block of 2^60 bytes", SEQ, m_block_huge, MRE_EFORMAT, "must be 1 byte to 64 TiB" },
 };
 
 static void test_cases(void)
