@@ -36,4 +36,17 @@ int mre_imagefile_open(struct mre_imagefile *f, const char *path, int fd, uint64
 		       unsigned load_flags, struct mre_err *err);
 void mre_imagefile_close(struct mre_imagefile *f);
 
+/*
+ * Read the guest content of pages [first, first + n) of block @bi into
+ * @buf (zeros where the image holds no data), from a plain or compressed
+ * image, checking chunk CRCs. @chunkbuf must hold a chunk plus 4 KiB for
+ * compressed images (unused otherwise). Thread-safe (positioned reads).
+ */
+int mre_imagefile_read_pages(const struct mre_imagefile *f, unsigned bi, uint64_t first, uint64_t n,
+			     uint8_t *buf, uint8_t *chunkbuf, struct mre_err *err);
+
+/* Bytes [off, off + len) of the file, allocated (free() it); for metadata. */
+int mre_imagefile_read_range(const struct mre_imagefile *f, uint64_t off, uint64_t len, uint8_t **out,
+			     struct mre_err *err);
+
 #endif

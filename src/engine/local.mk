@@ -12,4 +12,5 @@ src_libmre_a_SOURCES += \
 	src/engine/report.c src/engine/report.h \
 	src/engine/extract.c src/engine/extract.h \
 	src/engine/verify.c src/engine/verify.h \
-	src/engine/check.c src/engine/check.h
+	src/engine/check.c src/engine/check.h \
+	src/engine/transcode.c src/engine/transcode.h
