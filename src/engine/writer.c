@@ -10,12 +10,16 @@
 #include "engine/writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
+
+#include "util/size.h"
 
 #include "format/chunked.h"
 #include "format/mrheader.h"
@@ -275,6 +279,58 @@ static int open_target(struct mre_writer *w, const struct mre_writer_opts *o, bo
 	return mre_outfile_open_path(&w->out, o->path, o->offset, direct_io, err);
 }
 
+/* Bytes the image needs besides page data: everything but the page regions. */
+static uint64_t meta_bytes(const struct mre_writer *w)
+{
+	uint64_t n = w->hdr.len + w->head.len + w->tail.len;
+
+	for (unsigned i = 0; i < w->nblocks; i++) {
+		const struct wblock *b = &w->blocks[i];
+
+		n += 64 + b->lay.bitmap_bytes + mre_chunk_table_bytes(b->nchunks) + b->npages / 64 + 4096;
+	}
+	return n;
+}
+
+static int preflight(struct mre_writer *w, const struct mre_writer_opts *o, struct mre_err *err)
+{
+	uint64_t worst = 0, data, need, avail;
+	struct statvfs sv;
+	char a[32], b[32];
+	int r;
+
+	/* no accounting (ramfs reports 0 blocks): nothing to compare with */
+	if (!o->preflight || fstatvfs(w->out.fd, &sv) || !sv.f_blocks)
+		return 0;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	for (unsigned i = 0; i < w->nblocks; i++)
+		if (!w->blocks[i].ignored)
+			worst += w->blocks[i].used_length;
+	data = worst;
+	if ((r = o->preflight(o->preflight_ctx, avail, worst, &data, err)))
+		return r;
+	/* filesystem metadata (extent trees) needs a little more than the bytes */
+	need = data + data / 100 + meta_bytes(w) + (1u << 20);
+	if (need > avail)
+		return mre_err_set(err, -ENOSPC,
+				   "not enough space for the image: it needs %s (%s of page data), %s are free",
+				   mre_fmt_size(need, a, sizeof(a)), mre_fmt_size(data, b, sizeof(b)),
+				   mre_fmt_size(avail, (char[32]){ 0 }, 32));
+	return 0;
+}
+
+int mre_writer_prealloc(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n,
+			struct mre_err *err)
+{
+	const struct wblock *b = &w->blocks[bi];
+
+	if (fallocate(w->out.fd, FALLOC_FL_KEEP_SIZE, (off_t)(b->lay.pages_offset + first * w->ps),
+		      (off_t)(n * w->ps)))
+		return mre_err_sys(err, -errno, "reserving space for pages %llu..%llu of '%s'",
+				   (unsigned long long)first, (unsigned long long)(first + n - 1), b->id);
+	return 0;
+}
+
 static void writer_free(struct mre_writer *w)
 {
 	for (unsigned i = 0; w->blocks && i < w->nblocks; i++) {
@@ -372,6 +428,8 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 		goto fail;
 	if ((r = open_target(w, o, p->direct_io, err)))
 		goto fail;
+	if ((r = preflight(w, o, err)))
+		goto fail_out;
 	if (ftruncate(w->out.fd, (off_t)w->stream_end)) {
 		r = mre_err_sys(err, -errno, "cannot size the file to %llu bytes", (unsigned long long)w->stream_end);
 		goto fail_out;
