@@ -3,9 +3,9 @@
  * writer.c: the image writer. Offsets are all computed before the first
  * write; data goes through the caller's channels; metadata through the
  * buffered descriptor. Durability order at the end: data and bitmaps are
- * synced before the stream's tail makes the file structurally complete,
- * the trailer's completion marker is written (and synced) only after the
- * trailer itself, and the header says "complete" only after that.
+ * synced first; then the trailer's body, the stream's end and the trailer's
+ * completion marker, each durable before the next, so no crash can leave a
+ * file that passes for complete; the header says "complete" only after.
  */
 #include "engine/writer.h"
 
@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "util/size.h"
+#include "util/testpoint.h"
 
 #include "format/chunked.h"
 #include "format/mrheader.h"
@@ -99,8 +100,10 @@ static void count(struct mre_writer *w, uint64_t n)
 static int meta_write(struct mre_writer *w, const void *buf, size_t len, uint64_t off, const char *what,
 		      struct mre_err *err)
 {
-	int r = mre_pwrite_all(w->out.fd, buf, len, off);
+	int r;
 
+	mre_testpoint(what);
+	r = mre_pwrite_all(w->out.fd, buf, len, off);
 	if (r)
 		return mre_err_sys(err, r, "writing %s at offset 0x%llx", what, (unsigned long long)off);
 	count(w, len);
@@ -495,7 +498,10 @@ int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 	}
 	while (len) {
 		size_t k = (size_t)MRE_MIN(len, (uint64_t)(2u << 20));
-		int r = mre_chan_write(ch, data, k, b->lay.pages_offset + off);
+		int r;
+
+		mre_testpoint("page data");
+		r = mre_chan_write(ch, data, k, b->lay.pages_offset + off);
 
 		if (r)
 			return r;
@@ -596,6 +602,7 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 	}
 	mre_align_up(stored, DATA_ALIGN, &padded);
 	memset(out + stored, 0, padded - stored);
+	mre_testpoint("chunk data");
 	off = atomic_fetch_add(&w->cursor, padded);
 	e->offset = off;
 	e->len = (uint32_t)stored;
@@ -609,6 +616,7 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 
 static int sync_file(struct mre_writer *w, struct mre_err *err)
 {
+	mre_testpoint("sync");
 	return w->sync ? mre_outfile_sync(&w->out, err) : 0;
 }
 
@@ -703,9 +711,19 @@ static int write_trailer(struct mre_writer *w, uint32_t meta_crc, struct mre_err
 	w->trailer_length = wb.len;
 	if (mre_wbuf_err(&wb))
 		r = mre_err_set(err, -ENOMEM, "out of memory");
-	/* the completion marker goes last, after the rest is durable */
+	/*
+	 * Order, so that no crash leaves a file that looks complete: the trailer
+	 * body first (while the stream still lacks its end, the file cannot
+	 * parse), then the end of the stream (now a trailer without its marker
+	 * makes the file refused), and the completion marker last, each step
+	 * durable before the next.
+	 */
 	if (!r)
 		r = meta_write(w, wb.data, wb.len - MRE_TRAILER_END, off, "the trailer", err);
+	if (!r)
+		r = sync_file(w, err);
+	if (!r)
+		r = meta_write(w, w->tail.data, w->tail.len, w->tail_offset, "the end of the stream", err);
 	if (!r)
 		r = sync_file(w, err);
 	if (!r)
@@ -722,10 +740,8 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 	uint32_t meta_crc;
 	int r;
 
+	/* data and bitmaps durable before anything that completes the file */
 	if ((r = write_block_meta(w, &meta_crc, err)) || (r = sync_file(w, err)))
-		goto fail;
-	/* only now may the file look structurally complete */
-	if ((r = meta_write(w, w->tail.data, w->tail.len, w->tail_offset, "the end of the stream", err)))
 		goto fail;
 	if ((r = write_trailer(w, meta_crc, err)) || (r = sync_file(w, err)))
 		goto fail;
@@ -737,7 +753,9 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 		if ((r = meta_write(w, w->hdr.data, w->hdr.len, 0, "the header", err)) || (r = sync_file(w, err)))
 			goto fail;
 	}
+	mre_testpoint("rename");
 	r = mre_outfile_commit(&w->out, err);
+	mre_testpoint("renamed");
 	writer_free(w);
 	return r;
 fail:

@@ -10,9 +10,10 @@
  *                        from channel threads (disjoint units of whole
  *                        64-page words), page data goes to its fixed slot,
  *                        or a compressed chunk to the data area;
- *   mre_writer_finish()  bitmaps, chunk tables, the end of the stream, sync,
- *                        the trailer with checksums and its completion
- *                        marker, the header ("complete"), rename into place;
+ *   mre_writer_finish()  bitmaps and chunk tables, sync; the trailer with
+ *                        checksums, the end of the stream, its completion
+ *                        marker (each synced); the header ("complete");
+ *                        rename into place;
  *   mre_writer_abort()   on any failure: nothing at the target path changes.
  *
  * The plan decides alignment, compression, checksums, header, direct-io,
