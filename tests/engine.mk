@@ -11,7 +11,8 @@ TESTS += tests/unit/test_chan tests/unit/test_vm \
 	tests/integration/engine_errors.sh \
 	tests/integration/engine_integrity.sh \
 	tests/integration/engine_diskfull.sh \
-	tests/integration/engine_crash.sh
+	tests/integration/engine_crash.sh \
+	tests/integration/engine_limits.sh
 EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh \
 	tests/integration/engine_integrity.sh tests/integration/engine_diskfull.sh \
-	tests/integration/engine_crash.sh
+	tests/integration/engine_crash.sh tests/integration/engine_limits.sh

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,8 +127,29 @@ static char *build_meta(const struct mre_job *job)
 	return (char *)wb.data;
 }
 
-static uint64_t next_data(const struct mre_ramblock *rb, uint64_t off, uint64_t end);
+static int for_data(const struct mre_ramblock *rb, uint64_t pos, uint64_t end, uint64_t ps,
+		    int (*fn)(void *arg, uint64_t first, uint64_t end), void *arg);
 static int plan_units(struct save_ctx *c, uint64_t per, struct mre_err *err);
+
+struct scan_arg {
+	struct save_ctx *c;
+	unsigned block;
+	uint64_t n;
+};
+
+static int scan_range(void *arg, uint64_t first, uint64_t end)
+{
+	struct scan_arg *a = arg;
+	const struct mre_ramblock *rb = a->c->job->vm->blocks[a->block];
+	uint64_t ps = a->c->page_size;
+
+	for (uint64_t p = first; p < end; p++)
+		if (!mre_is_zero(rb->host + p * ps, ps)) {
+			mre_bit_set(a->c->scan[a->block], p);
+			a->n++;
+		}
+	return 0;
+}
 
 /* Pre-flight scan of one unit: which pages hold data (no I/O). */
 static int scan_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
@@ -135,19 +157,16 @@ static int scan_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err 
 	struct save_ctx *c = ctx;
 	const struct mre_unit *un = &c->units[u];
 	const struct mre_ramblock *rb = c->job->vm->blocks[un->block];
-	uint64_t ps = c->page_size, pos = un->first * ps, end = (un->first + un->npages) * ps, n = 0;
+	uint64_t ps = c->page_size, pos = un->first * ps, end = (un->first + un->npages) * ps;
+	struct scan_arg a = { c, un->block, 0 };
 
 	while (pos < end) {
 		uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
 
-		for (uint64_t p = next_data(rb, pos, chunk_end) / ps; p < chunk_end / ps; p++)
-			if (!mre_is_zero(rb->host + p * ps, ps)) {
-				mre_bit_set(c->scan[un->block], p);
-				n++;
-			}
+		for_data(rb, pos, chunk_end, ps, scan_range, &a);
 		pos = chunk_end;
 	}
-	atomic_fetch_add(&c->scanned_data, n * ps);
+	atomic_fetch_add(&c->scanned_data, a.n * ps);
 	return 0;
 }
 
@@ -288,6 +307,41 @@ static uint64_t next_data(const struct mre_ramblock *rb, uint64_t off, uint64_t 
 	return (uint64_t)d < end ? (uint64_t)d : end;
 }
 
+/*
+ * Call @fn on each range of [pos, end) (bytes of @rb, within one sparse
+ * chunk) that may hold data. For shared-memory backings, mincore() tells
+ * which pages of the chunk are allocated, so the holes between data pages
+ * are not read (reading them would allocate them); a page mincore calls
+ * absent is only skipped once SEEK_DATA confirms it is a hole, because a
+ * swapped-out page is absent from memory too.
+ */
+static int for_data(const struct mre_ramblock *rb, uint64_t pos, uint64_t end, uint64_t ps,
+		    int (*fn)(void *arg, uint64_t first, uint64_t end), void *arg)
+{
+	unsigned char vec[SPARSE_CHUNK / 4096];
+	uint64_t base = pos;
+	int r;
+
+	if (!rb->shmem || ps != 4096 || mincore(rb->host + pos, end - pos, vec)) {
+		uint64_t d = next_data(rb, pos, end) / ps * ps;
+
+		return d < end ? fn(arg, d / ps, end / ps) : 0;
+	}
+	while (pos < end) {
+		uint64_t d = next_data(rb, pos, end) / ps * ps, e;
+
+		if (d >= end)
+			break;
+		/* from d, take pages while they are resident (d itself is data) */
+		for (e = d + ps; e < end && (vec[(e - base) / ps] & 1); e += ps)
+			;
+		if ((r = fn(arg, d / ps, e / ps)))
+			return r;
+		pos = e;
+	}
+	return 0;
+}
+
 /* Scan pages [first, end) and hand each run of non-zero pages to the writer. */
 static int save_range(struct mre_chan *ch, struct save_ctx *c, unsigned bi, const uint8_t *host,
 		      uint64_t first, uint64_t end, uint64_t *normal)
@@ -309,6 +363,20 @@ static int save_range(struct mre_chan *ch, struct save_ctx *c, unsigned bi, cons
 	return run != UINT64_MAX ? mre_writer_put_pages(c->w, ch, bi, run, end - run, host + run * ps) : 0;
 }
 
+struct range_arg {
+	struct save_ctx *c;
+	struct mre_chan *ch;
+	unsigned block;
+	uint64_t normal;
+};
+
+static int save_range_cb(void *arg, uint64_t first, uint64_t end)
+{
+	struct range_arg *a = arg;
+
+	return save_range(a->ch, a->c, a->block, a->c->job->vm->blocks[a->block]->host, first, end, &a->normal);
+}
+
 static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
 {
 	struct save_ctx *c = ctx;
@@ -328,15 +396,16 @@ static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err 
 		for (uint64_t p = un->first; data && p < un->first + un->npages; p++)
 			normal += !mre_is_zero(rb->host + p * ps, ps);
 	} else {
+		struct range_arg a = { c, ch, un->block, 0 };
+
 		while (pos < end) {
 			uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
-			uint64_t d = next_data(rb, pos, chunk_end) / ps * ps;
 
-			if (d < chunk_end &&
-			    (r = save_range(ch, c, un->block, rb->host, d / ps, chunk_end / ps, &normal)))
+			if ((r = for_data(rb, pos, chunk_end, ps, save_range_cb, &a)))
 				return r;
 			pos = chunk_end;
 		}
+		normal = a.normal;
 	}
 	atomic_fetch_add_explicit(&c->job->normal, normal, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->job->duplicate, un->npages - normal, memory_order_relaxed);

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "io/fdset.h"
@@ -201,6 +203,11 @@ int mre_vm_add_object(struct mre_vm *vm, const struct mre_object_props *p,
 		b->writable = true;
 		b->created = true;
 		b->backing_size = b->size;
+	}
+	{
+		struct statfs sfs;
+
+		b->shmem = !fstatfs(b->fd, &sfs) && (unsigned long)sfs.f_type == TMPFS_MAGIC;
 	}
 	nb = realloc(vm->blocks, (vm->nblocks + 1) * sizeof(*nb));
 	if (!nb) {

@@ -39,6 +39,7 @@ struct mre_ramblock {
 	bool writable;              /* fd allows writing (restore target) */
 	uint64_t backing_size;      /* size of the backing when it was opened */
 	bool created;               /* memfd, or a file mrengine created: all zero until written */
+	bool shmem;                 /* memfd or tmpfs: unallocated pages are holes in the page cache */
 	uint8_t *host;              /* mapping of [0, size) or NULL */
 	bool host_writable;
 	unsigned busy;              /* jobs using the block; object-del refuses while > 0 */
