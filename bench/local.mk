@@ -1,1 +1,6 @@
-# bench
+# bench: benchmarks (not tests): `make bench` prints ratios against the
+# machine's limits and QEMU 10. BENCH_SIZE, BENCH_DIR, BENCH_REPS tune it.
+EXTRA_DIST += bench/run.py
+bench: src/mrengine
+	MRENGINE=$(abs_top_builddir)/src/mrengine $(PYTHON3) $(top_srcdir)/bench/run.py $(BENCH_ARGS)
+.PHONY: bench

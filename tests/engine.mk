@@ -1,1 +1,12 @@
-# tests: engine
+# tests: the engine (channels, VM model, save and restore)
+check_PROGRAMS += tests/unit/test_chan tests/unit/test_vm
+tests_unit_test_chan_SOURCES = tests/unit/test_chan.c tests/tap.h
+tests_unit_test_chan_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_chan_LDADD = $(MRE_LIBS)
+tests_unit_test_vm_SOURCES = tests/unit/test_vm.c tests/tap.h
+tests_unit_test_vm_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_vm_LDADD = $(MRE_LIBS)
+TESTS += tests/unit/test_chan tests/unit/test_vm \
+	tests/integration/engine_roundtrip.sh \
+	tests/integration/engine_errors.sh
+EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh

@@ -30,6 +30,10 @@ bool mre_cli_size(const char *cmd, const char *opt, const char *val, uint64_t *o
 int mre_cmd_inspect(int argc, char **argv);
 int mre_cmd_verify(int argc, char **argv);
 int mre_cmd_extract(int argc, char **argv);
+int mre_cmd_save(int argc, char **argv);
+int mre_cmd_demo(int argc, char **argv);
+int mre_cmd_generate(int argc, char **argv);
+int mre_cmd_restore(int argc, char **argv);
 /* The QMP daemon: argv[0] is the program name. */
 int mre_cmd_daemon(int argc, char **argv);
 

@@ -12,8 +12,12 @@
 #include "util/size.h"
 
 static const struct mre_cli_cmd commands[] = {
+	{ "demo", mre_cmd_demo, "save, restore and verify a generated VM (a quick tour)" },
 	{ "extract", mre_cmd_extract, "write a RAM block's content to a raw file" },
+	{ "generate", mre_cmd_generate, "write a raw RAM file with a realistic page mix" },
 	{ "inspect", mre_cmd_inspect, "show the layout of an image or stream" },
+	{ "restore", mre_cmd_restore, "restore RAM blocks from an image" },
+	{ "save", mre_cmd_save, "save RAM blocks to a mapped-ram image" },
 	{ "verify", mre_cmd_verify, "check that an image is complete and valid" },
 };
 

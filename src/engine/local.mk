@@ -1,6 +1,12 @@
 # engine: the jobs (save, restore, ingest, emit, convert, extract, verify)
 # that wire format, io, vm and policy together.
 src_libmre_a_SOURCES += \
+	src/engine/engine.c src/engine/engine.h \
+	src/engine/job.c src/engine/job.h src/engine/job_int.h \
+	src/engine/save.c \
+	src/engine/restore.c \
+	src/engine/uri.c src/engine/uri.h \
+	src/engine/pattern.c src/engine/pattern.h \
 	src/engine/imagefile.c src/engine/imagefile.h \
 	src/engine/report.c src/engine/report.h \
 	src/engine/extract.c src/engine/extract.h \

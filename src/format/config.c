@@ -238,3 +238,12 @@ void mre_config_vmdesc(struct mre_wbuf *wb, const struct mre_config *cfg)
 		mre_wbuf_u8(wb, ']');
 	mre_wbuf_u8(wb, '}');
 }
+
+void mre_vmdesc_build(struct mre_wbuf *wb, const struct mre_config *cfg, uint64_t page_size,
+		      const char *devices)
+{
+	mre_wbuf_printf(wb, "{\"configuration\": ");
+	mre_config_vmdesc(wb, cfg);
+	mre_wbuf_printf(wb, ", \"page_size\": %llu, \"devices\": [%s]}", (unsigned long long)page_size,
+			devices ? devices : "");
+}

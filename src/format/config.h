@@ -44,4 +44,9 @@ void mre_config_emit(struct mre_wbuf *wb, const struct mre_config *cfg);
 /* The "configuration" member of the vmdesc JSON for @cfg (QEMU >= 8.2 shape). */
 void mre_config_vmdesc(struct mre_wbuf *wb, const struct mre_config *cfg);
 
+/* A whole vmdesc JSON: {"configuration": ..., "page_size": N, "devices": [...]}
+ * with @devices the inside of the devices array (may be NULL). */
+void mre_vmdesc_build(struct mre_wbuf *wb, const struct mre_config *cfg, uint64_t page_size,
+		      const char *devices);
+
 #endif

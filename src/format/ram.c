@@ -3,9 +3,11 @@
 #include "format/ram.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <string.h>
 
 #include "format/qemu.h"
+#include "format/stream.h"
 #include "util/bytes.h"
 
 void mre_bitmap_from_le(uint64_t *bm, uint64_t nwords)
@@ -131,4 +133,38 @@ int mre_xbzrle_apply(uint8_t *page, size_t page_size, const uint8_t *delta, size
 		pos += nzrun;
 	}
 	return 0;
+}
+
+int mre_mr_layout_block(uint64_t pos, const char *id, uint64_t used_length, uint64_t page_size,
+			uint64_t align, bool has_gpa, struct mre_mr_layout *out)
+{
+	size_t idlen = strlen(id);
+	uint64_t bm_end;
+
+	if (idlen == 0 || idlen > 255 || !mre_is_pow2(align) || align < page_size)
+		return -EINVAL;
+	out->entry_offset = pos;
+	out->header_offset = pos + 1 + idlen + 8 + (has_gpa ? 8 : 0);
+	out->bitmap_offset = out->header_offset + MRE_MR_HEADER_SIZE;
+	out->bitmap_bytes = mre_bitmap_bytes(used_length / page_size);
+	if (!mre_add_ok(out->bitmap_offset, out->bitmap_bytes, &bm_end) ||
+	    !mre_align_up(bm_end, align, &out->pages_offset) ||
+	    !mre_add_ok(out->pages_offset, used_length, &out->end_offset))
+		return -EOVERFLOW;
+	return 0;
+}
+
+void mre_emit_ram_start(struct mre_wbuf *wb, uint32_t section_id, uint64_t total)
+{
+	mre_emit_section_start(wb, MRE_VM_SECTION_START, section_id, "ram", 0, MRE_RAM_SECTION_VERSION);
+	mre_wbuf_be64(wb, total | MRE_RAM_MEM_SIZE);
+}
+
+void mre_emit_ram_end(struct mre_wbuf *wb, uint32_t section_id)
+{
+	mre_wbuf_be64(wb, MRE_RAM_EOS);
+	mre_emit_footer(wb, section_id);
+	mre_emit_section_short(wb, MRE_VM_SECTION_END, section_id);
+	mre_wbuf_be64(wb, MRE_RAM_EOS);
+	mre_emit_footer(wb, section_id);
 }

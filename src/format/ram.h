@@ -65,6 +65,28 @@ uint64_t mre_bitmap_count(const uint64_t *bm, uint64_t npages);
 bool mre_bitmap_next_run(const uint64_t *bm, uint64_t npages, uint64_t from,
 			 uint64_t *start, uint64_t *end);
 
+/* Where one block's pieces go in a mapped-ram file (absolute offsets). */
+struct mre_mr_layout {
+	uint64_t entry_offset;    /* cstr8 idstr + be64 used_length [+ be64 gpa] */
+	uint64_t header_offset;   /* the 28-byte MappedRamHeader */
+	uint64_t bitmap_offset;   /* right after the header, as QEMU writes it */
+	uint64_t bitmap_bytes;
+	uint64_t pages_offset;    /* rounded up to @align */
+	uint64_t end_offset;      /* pages_offset + used_length: the stream resumes here */
+};
+
+/*
+ * Lay out a block whose MEM_SIZE entry starts at @pos. -EOVERFLOW if the
+ * offsets do not fit in 64 bits, -EINVAL for a bad id or alignment.
+ */
+int mre_mr_layout_block(uint64_t pos, const char *id, uint64_t used_length, uint64_t page_size,
+			uint64_t align, bool has_gpa, struct mre_mr_layout *out);
+
+/* START section of "ram" with the MEM_SIZE record word (entries follow). */
+void mre_emit_ram_start(struct mre_wbuf *wb, uint32_t section_id, uint64_t total);
+/* EOS + footer ending the START section, then an END section (EOS + footer). */
+void mre_emit_ram_end(struct mre_wbuf *wb, uint32_t section_id);
+
 /* Emit the 28-byte MappedRamHeader. */
 void mre_mr_header_emit(struct mre_wbuf *wb, uint32_t version, uint64_t page_size,
 			uint64_t bitmap_offset, uint64_t pages_offset);

@@ -52,8 +52,9 @@ struct mre_chan_cfg {
 	int fd;                      /* the descriptor all requests go to */
 	/* Optional shared cancel flag, polled between requests. */
 	const atomic_bool *cancel;
-	/* Optional bandwidth cap in bytes/s over all channels (0 = none). */
-	uint64_t max_bandwidth;
+	/* Optional bandwidth cap in bytes/s over all channels (0 = none),
+	 * read before every request so it can change while the run goes on. */
+	const atomic_uint_fast64_t *max_bandwidth;
 };
 
 /*

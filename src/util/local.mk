@@ -5,4 +5,5 @@ src_libmre_a_SOURCES += \
 	src/util/log.c src/util/log.h \
 	src/util/size.c src/util/size.h \
 	src/util/wbuf.c src/util/wbuf.h \
-	src/util/jsonw.c src/util/jsonw.h
+	src/util/jsonw.c src/util/jsonw.h \
+	src/util/zero.h

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c: from a request to a running job. The plan is built in three
+ * layers: mrengine's defaults, then the parameters a client set explicitly
+ * (QMP migrate-set-parameters or CLI flags), then the policy's hook (which
+ * sees those parameters and may override them). C validates the result
+ * before anything is opened.
+ */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "io/chan.h"
+
+int mre_engine_init(struct mre_engine *e, struct mre_err *err)
+{
+	memset(e, 0, sizeof(*e));
+	mre_vm_init(&e->vm);
+	e->fdsets = mre_fdsets_new();
+	if (!e->fdsets)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+void mre_engine_destroy(struct mre_engine *e)
+{
+	if (e->job) {
+		mre_job_cancel(e->job);
+		mre_job_free(e->job);
+	}
+	if (e->has_last_plan)
+		mre_plan_free(&e->last_plan);
+	mre_vm_destroy(&e->vm);
+	mre_fdsets_free(e->fdsets);
+	memset(e, 0, sizeof(*e));
+}
+
+bool mre_engine_busy(struct mre_engine *e)
+{
+	struct mre_job_stats st;
+
+	if (!e->job)
+		return false;
+	mre_job_get_stats(e->job, &st);
+	return !mre_job_status_final(st.status);
+}
+
+const struct mre_param *mre_params_find(const struct mre_facts_params *params, const char *name)
+{
+	for (unsigned i = 0; params && i < params->n; i++)
+		if (!strcmp(params->p[i].name, name))
+			return &params->p[i];
+	return NULL;
+}
+
+static const struct mre_param *explicit(const struct mre_facts_params *params, const char *name)
+{
+	const struct mre_param *p = mre_params_find(params, name);
+
+	return p && p->set ? p : NULL;
+}
+
+/* Layer 2: what the client asked for explicitly. */
+static int apply_params(struct mre_plan *plan, const struct mre_facts_params *params,
+			struct mre_err *err)
+{
+	const struct mre_param *p;
+
+	if ((p = explicit(params, "multifd-channels")))
+		plan->channels = (unsigned)p->i;
+	else if ((p = explicit(params, "multifd")) && !p->b)
+		plan->channels = 1;
+	if ((p = explicit(params, "direct-io")))
+		plan->direct_io = p->b;
+	if ((p = explicit(params, "max-bandwidth")))
+		plan->max_bandwidth = (uint64_t)p->i;
+	if ((p = explicit(params, "x-io"))) {
+		enum mre_io_backend b;
+
+		if (!p->s || mre_io_backend_parse(p->s, &b))
+			return mre_err_set(err, -EINVAL, "parameter 'x-io': '%s' is not one of auto, threads, uring",
+					   p->s ? p->s : "");
+		plan->io = b == MRE_IO_THREADS ? MRE_PLAN_IO_THREADS
+			   : b == MRE_IO_URING ? MRE_PLAN_IO_URING : MRE_PLAN_IO_AUTO;
+	}
+	if ((p = explicit(params, "x-sync")))
+		plan->sync = p->b ? MRE_SYNC_FDATASYNC : MRE_SYNC_NONE;
+	if ((p = explicit(params, "x-verify")))
+		plan->verify = p->b;
+	return 0;
+}
+
+int mre_engine_plan(struct mre_engine *e, enum mre_job_kind kind,
+		    const struct mre_job_target *target, const struct mre_facts_params *params,
+		    struct mre_plan *plan, struct mre_err *err)
+{
+	int r;
+
+	(void)kind;
+	(void)target;
+	mre_plan_defaults(plan);
+	if ((r = apply_params(plan, params, err)) || (r = mre_plan_validate(plan, err))) {
+		mre_plan_free(plan);
+		return r;
+	}
+	return 0;
+}
+
+int mre_engine_start(struct mre_engine *e, enum mre_job_kind kind,
+		     const struct mre_job_target *target, const struct mre_facts_params *params,
+		     struct mre_err *err)
+{
+	struct mre_plan plan;
+	struct mre_job *job;
+	int r;
+
+	if (mre_engine_busy(e))
+		return mre_err_set(err, -EBUSY, "There's a migration process in progress");
+	if ((r = mre_engine_plan(e, kind, target, params, &plan, err)))
+		return r;
+	r = mre_job_start(kind, &e->vm, e->fdsets, target, &plan, &job, err);
+	if (r) {
+		mre_plan_free(&plan);
+		return r;
+	}
+	if (e->job)
+		mre_job_free(e->job);
+	e->job = job;
+	if (e->has_last_plan)
+		mre_plan_free(&e->last_plan);
+	e->last_plan = plan;
+	e->has_last_plan = true;
+	return 0;
+}

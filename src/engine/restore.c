@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore.c: mapped-ram file -> VM RAM.
+ *
+ * The image is parsed (bitmaps included) and matched block by block with
+ * the VM: every stored block must exist with the same length, and every VM
+ * block must be in the image. The channels claim 8 MiB units and read each
+ * run of present pages straight into the block's mapping (O_DIRECT when
+ * asked: the mapping is page-aligned). Pages without data are zeroed only
+ * when the target may hold old data: a fresh memfd or new file already
+ * reads as zeros. Zeroing punches holes in the backing where it can, which
+ * also gives the memory back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/imagefile.h"
+#include "engine/job_int.h"
+#include "format/ram.h"
+#include "io/dio.h"
+#include "io/fdset.h"
+#include "util/bytes.h"
+
+struct restore_block {
+	struct mre_ramblock *rb;
+	const struct mre_image_block *ib;
+	bool fresh;
+};
+
+struct restore_ctx {
+	struct mre_job *job;
+	struct mre_imagefile img;
+	int page_fd;
+	struct restore_block *blocks;
+	unsigned nblocks;
+	struct mre_unit *units;
+	uint64_t nunits;
+	uint64_t page_size;
+};
+
+static int open_input(struct restore_ctx *c, struct mre_err *err)
+{
+	struct mre_job *job = c->job;
+	uint64_t offset = job->offset_given ? job->offset : MRE_OFFSET_AUTO;
+	int64_t set;
+	int r = mre_fdset_path_id(job->path, &set), fd = -1;
+
+	if (r < 0)
+		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", job->path);
+	if (r == 1) {
+		if (!job->fdsets)
+			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", job->path);
+		r = mre_fdsets_open_pair(job->fdsets, set, false, job->plan.direct_io, &fd, &c->page_fd, err);
+		if (r)
+			return r;
+	}
+	r = mre_imagefile_open(&c->img, job->path, fd, offset, 0, err);
+	if (r) {
+		if (c->page_fd != fd && c->page_fd >= 0)
+			close(c->page_fd);
+		c->page_fd = -1;
+		return r;
+	}
+	if (c->page_fd < 0) {
+		if (job->plan.direct_io) {
+			c->page_fd = mre_dio_open(job->path, O_RDONLY, err);
+			if (c->page_fd < 0) {
+				r = c->page_fd;
+				c->page_fd = -1;
+				return r;
+			}
+		} else {
+			c->page_fd = c->img.fd;
+		}
+	}
+	job->direct_io = c->page_fd != c->img.fd && (fcntl(c->page_fd, F_GETFL) & O_DIRECT);
+	return 0;
+}
+
+/* Pair every image block with a VM block of the same id and length. */
+static int match_blocks(struct restore_ctx *c, struct mre_err *err)
+{
+	const struct mre_image *img = c->img.img;
+	struct mre_vm *vm = c->job->vm;
+	uint64_t nunits = 0;
+
+	if (!img->mapped_ram)
+		return mre_err_set(err, MRE_EUNSUPP,
+				   "%s is a sequential stream, not a mapped-ram image: convert it first (mrengine convert)",
+				   c->img.path);
+	if (img->page_size != c->page_size)
+		return mre_err_set(err, MRE_EUNSUPP, "%s uses %llu-byte pages; the VM uses %llu", c->img.path,
+				   (unsigned long long)img->page_size, (unsigned long long)c->page_size);
+	c->blocks = calloc(img->nblocks + 1, sizeof(*c->blocks));
+	if (!c->blocks)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < img->nblocks; i++) {
+		const struct mre_image_block *ib = &img->blocks[i];
+		struct mre_ramblock *rb = mre_vm_find(vm, ib->b.id);
+
+		if (!rb)
+			return mre_err_set(err, -ENOENT, "the image has RAM block '%s' (%llu bytes) but the VM has no such block",
+					   ib->b.id, (unsigned long long)ib->b.used_length);
+		if (rb->size != ib->b.used_length)
+			return mre_err_set(err, -EINVAL,
+					   "RAM block '%s' is %llu bytes in the image but %llu bytes in the VM",
+					   ib->b.id, (unsigned long long)ib->b.used_length, (unsigned long long)rb->size);
+		if (ib->b.ignored)
+			continue; /* shared memory the image does not hold */
+		c->blocks[c->nblocks++] = (struct restore_block){ .rb = rb, .ib = ib, .fresh = rb->created };
+		nunits += (ib->npages + MRE_JOB_UNIT_PAGES - 1) / MRE_JOB_UNIT_PAGES;
+	}
+	for (unsigned i = 0; i < vm->nblocks; i++)
+		if (mre_image_find_block(img, vm->blocks[i]->id) < 0)
+			return mre_err_set(err, -ENOENT, "the VM's RAM block '%s' is not in the image",
+					   vm->blocks[i]->id);
+	c->units = calloc(nunits ? nunits : 1, sizeof(*c->units));
+	if (!c->units)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < c->nblocks; i++)
+		for (uint64_t p = 0; p < c->blocks[i].ib->npages; p += MRE_JOB_UNIT_PAGES)
+			c->units[c->nunits++] = (struct mre_unit){
+				.block = i,
+				.first = p,
+				.npages = MRE_MIN((uint64_t)MRE_JOB_UNIT_PAGES, c->blocks[i].ib->npages - p),
+			};
+	return 0;
+}
+
+static int read_run(struct mre_chan *ch, struct restore_ctx *c, struct restore_block *b,
+		    uint64_t first, uint64_t end)
+{
+	uint64_t off = first * c->page_size, len = (end - first) * c->page_size;
+
+	while (len) {
+		size_t n = (size_t)MRE_MIN(len, (uint64_t)MRE_JOB_MAX_IO);
+		int r = mre_chan_read(ch, b->rb->host + off, n, b->ib->b.pages_offset + off);
+
+		if (r)
+			return r;
+		atomic_fetch_add_explicit(&c->job->transferred, n, memory_order_relaxed);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Pages without data in a target that may hold old bytes: make them zero. */
+static int zero_run(struct restore_ctx *c, struct restore_block *b, uint64_t first, uint64_t end,
+		    struct mre_err *err)
+{
+	uint64_t off = first * c->page_size, len = (end - first) * c->page_size;
+
+	if (fallocate(b->rb->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
+		memset(b->rb->host + off, 0, len);
+	return 0;
+}
+
+static int restore_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
+{
+	struct restore_ctx *c = ctx;
+	const struct mre_unit *un = &c->units[u];
+	struct restore_block *b = &c->blocks[un->block];
+	const uint64_t *bm = b->ib->bitmap;
+	uint64_t p = un->first, end = un->first + un->npages, s, e, normal = 0;
+	int r;
+
+	while (p < end) {
+		if (!mre_bitmap_next_run(bm, end, p, &s, &e)) {
+			s = e = end;
+		}
+		if (s > p && !b->fresh && (r = zero_run(c, b, p, s, err)))
+			return r;
+		if (s < e) {
+			if ((r = read_run(ch, c, b, s, e)))
+				return r;
+			normal += e - s;
+		}
+		p = e;
+	}
+	atomic_fetch_add_explicit(&c->job->normal, normal, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->job->duplicate, un->npages - normal, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->job->done_bytes, un->npages * c->page_size, memory_order_relaxed);
+	return 0;
+}
+
+int mre_restore_run(struct mre_job *job, struct mre_err *err)
+{
+	struct restore_ctx c = { .job = job, .page_fd = -1, .page_size = job->page_size };
+	enum mre_io_backend used = MRE_IO_AUTO;
+	struct mre_chan_cfg cc;
+	int r;
+
+	c.img.fd = -1;
+	if ((r = open_input(&c, err)) || (r = match_blocks(&c, err)))
+		goto out;
+	memset(&cc, 0, sizeof(cc));
+	cc.backend = mre_job_backend(job);
+	cc.nchan = job->plan.channels;
+	cc.fd = c.page_fd;
+	cc.cancel = &job->cancel;
+	cc.max_bandwidth = &job->max_bandwidth;
+	job->setup_ns = mre_now_ns();
+	mre_job_set_status(job, MRE_JOB_ACTIVE);
+	/* from here on the target holds a mix of old and new data */
+	for (unsigned i = 0; i < c.nblocks; i++)
+		c.blocks[i].rb->created = false;
+	r = mre_chan_run(&cc, c.nunits, restore_unit, &c, &used, err);
+	job->backend = mre_io_backend_name(used);
+out:
+	if (c.page_fd >= 0 && c.page_fd != c.img.fd)
+		close(c.page_fd);
+	if (c.img.path)
+		mre_imagefile_close(&c.img);
+	free(c.blocks);
+	free(c.units);
+	return r;
+}
