@@ -70,6 +70,17 @@ struct mre_vm_facts {
 int mre_facts_vm(struct mre_vm_facts *v, struct mre_vm *vm, bool sample, struct mre_err *err);
 void mre_facts_vm_free(struct mre_vm_facts *v);
 
+struct mre_image_facts {
+	struct mre_facts_image f;
+	char path[4096];
+	struct mre_facts_block *blocks;
+};
+
+/* What inspect knows about the image at @path (stream offset found
+ * automatically): layout, header kind, page size, present bytes. */
+int mre_facts_image(struct mre_image_facts *i, const char *path, struct mre_err *err);
+void mre_facts_image_free(struct mre_image_facts *i);
+
 /*
  * The content estimate on its own: over @npages pages of @len bytes at
  * @pages[i], the share of all-zero pages, and compressed/original size of
