@@ -72,6 +72,9 @@ struct mre_sbx *mre_sbx_of(lua_State *L)
 	return ud;
 }
 
+static void find_position(lua_State *L, struct mre_sbx *s, int level, char *src, size_t srclen,
+			  int *line);
+
 /* ---- allocator ------------------------------------------------------- */
 
 /*
@@ -90,6 +93,12 @@ static void *sbx_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > old && s->mem_used - old + nsize > s->mem_limit) {
+		/* A memory error unwinds without the message handler, so note the
+		 * position now. Only for a new object (ptr == NULL): the call stack
+		 * is consistent then, which it is not while the stack itself is
+		 * being reallocated. */
+		if (!ptr && s->in_call && !s->refusals)
+			find_position(s->L, s, 0, s->oom_src, sizeof(s->oom_src), &s->oom_line);
 		s->refusals++;
 		return NULL;
 	}
@@ -183,7 +192,11 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 		bool sample = (++s->fires & 31) == 0;
 
 		s->insn += MRE_SBX_STEP;
-		if (sample && lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+		/* where the policy is, for errors that carry no position (a memory
+		 * error unwinds without the message handler): sampled, and on every
+		 * step once the state holds half its cap */
+		if ((sample || s->mem_used > s->mem_limit / 2) && lua_getinfo(L, "Sl", ar) &&
+		    ar->currentline > 0 &&
 		    !strcmp(ar->short_src, s->chunk)) {
 			memcpy(s->last_src, ar->short_src, sizeof(s->last_src));
 			s->last_src[sizeof(s->last_src) - 1] = 0;
@@ -344,6 +357,45 @@ static int guarded(lua_State *L)
 	lua_insert(L, 1);
 	lua_callk(L, n, LUA_MULTRET, 0, guard_finish);
 	return guard_finish(L, LUA_OK, 0);
+}
+
+/*
+ * xpcall's message handler, wrapped. An error raised by the budget hook is
+ * delivered while Lua still has hooks disabled, so a policy's handler
+ * would run unbudgeted: after a kill it is skipped and the error passes
+ * through unchanged.
+ */
+static int xpcall_handler(lua_State *L)
+{
+	struct mre_sbx *s = mre_sbx_of(L);
+
+	if (s->killed)
+		return 1;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int xpcall_finish(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	return lua_gettop(L);
+}
+
+static int l_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, xpcall_handler, 1);
+	lua_replace(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));  /* the guarded original */
+	lua_insert(L, 1);
+	lua_callk(L, n, LUA_MULTRET, 0, xpcall_finish);
+	return lua_gettop(L);
 }
 
 /* Replace t[name] (t at @idx) by a guarded version of itself. */
@@ -657,6 +709,9 @@ static int setup(lua_State *L)
 	lua_setfield(L, R, "collectgarbage");
 	guard_field(L, R, "pcall");
 	guard_field(L, R, "xpcall");
+	lua_getfield(L, R, "xpcall");
+	lua_pushcclosure(L, l_xpcall, 1);
+	lua_setfield(L, R, "xpcall");
 	lua_getfield(L, R, "coroutine");
 	guard_field(L, -1, "resume");
 	lua_pop(L, 1);
@@ -746,7 +801,7 @@ void mre_sbx_loadchunk(lua_State *L, const char *src, size_t len, const char *ch
 			len--;
 		}
 	}
-	if (len && src[0] == LUA_SIGNATURE[0]) {
+	if (len && (src[0] == LUA_SIGNATURE[0] || (src[0] == '\n' && len > 1 && src[1] == LUA_SIGNATURE[0]))) {
 		lua_pushfstring(L, "%s:1: binary chunks are refused: a policy must be Lua source text",
 				chunkname[0] == '@' ? chunkname + 1 : chunkname);
 		lua_error(L);
@@ -821,6 +876,8 @@ int mre_sbx_pcall(struct mre_sbx *s, lua_CFunction fn, void *ud, int nres,
 	s->killed = MRE_SBX_OK;
 	s->oom = false;
 	s->refusals = 0;
+	s->oom_src[0] = 0;
+	s->oom_line = 0;
 	s->last_src[0] = 0;
 	s->last_line = 0;
 	s->err_src[0] = 0;
@@ -832,7 +889,9 @@ int mre_sbx_pcall(struct mre_sbx *s, lua_CFunction fn, void *ud, int nres,
 	lua_pushcfunction(L, fn);
 	lua_pushlightuserdata(L, ud);
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, MRE_SBX_STEP);
+	s->in_call = true;
 	status = lua_pcall(L, 1, nres, top + 1);
+	s->in_call = false;
 	lua_sethook(L, NULL, 0, 0);
 	end = now_ns();
 
@@ -852,7 +911,10 @@ int mre_sbx_pcall(struct mre_sbx *s, lua_CFunction fn, void *ud, int nres,
 	if (status == LUA_ERRMEM && !s->killed) {
 		s->killed = MRE_SBX_KILL_MEM;
 		r->kill = MRE_SBX_KILL_MEM;
-		if (s->last_line) {
+		if (s->oom_line) {
+			snprintf(s->err_src, sizeof(s->err_src), "%s", s->oom_src);
+			s->err_line = s->oom_line;
+		} else if (s->last_line) {
 			snprintf(s->err_src, sizeof(s->err_src), "%s", s->last_src);
 			s->err_line = s->last_line;
 		}

@@ -56,6 +56,9 @@ struct mre_sbx {
 	/* allocator */
 	uint64_t mem_used, mem_limit, mem_peak;
 	unsigned refusals;           /* growth requests refused during this call */
+	bool in_call;                /* inside mre_sbx_pcall */
+	char oom_src[64];            /* where the first refusal of this call happened */
+	int oom_line;
 
 	/* budget of the current call */
 	uint64_t insn_budget, insn;
