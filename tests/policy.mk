@@ -72,3 +72,7 @@ EXTRA_DIST += \
 	tests/sandbox/write-mre-header.lua \
 	tests/sandbox/write-mre.lua \
 	tests/sandbox/write-string.lua
+POLICY_TESTS += tests/unit/test_policy_shipped
+tests_unit_test_policy_shipped_SOURCES = tests/unit/test_policy_shipped.c tests/tap.h tests/policy/fixture.h
+tests_unit_test_policy_shipped_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_policy_shipped_LDADD = $(MRE_LIBS)
