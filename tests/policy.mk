@@ -76,3 +76,7 @@ POLICY_TESTS += tests/unit/test_policy_shipped
 tests_unit_test_policy_shipped_SOURCES = tests/unit/test_policy_shipped.c tests/tap.h tests/policy/fixture.h
 tests_unit_test_policy_shipped_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_policy_shipped_LDADD = $(MRE_LIBS)
+POLICY_TESTS += tests/unit/test_policy_facts
+tests_unit_test_policy_facts_SOURCES = tests/unit/test_policy_facts.c tests/tap.h
+tests_unit_test_policy_facts_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_policy_facts_LDADD = $(MRE_LIBS)

@@ -272,10 +272,16 @@ static void sample(struct mre_vm_facts *v, struct mre_vm *vm)
 	if (!total)
 		return;
 	want = total < MRE_FACTS_SAMPLE_PAGES ? (unsigned)total : MRE_FACTS_SAMPLE_PAGES;
-	/* evenly spaced over all blocks taken end to end, centred in each stride */
+	/* one page in each of @want equal strides over all blocks taken end to
+	 * end, at a pseudo-random place inside the stride so that a layout
+	 * repeating with the stride's period cannot fool the estimate */
 	for (unsigned k = 0; k < want; k++) {
-		uint64_t u = (uint64_t)((2 * (unsigned __int128)k + 1) * total / (2 * (uint64_t)want));
+		uint64_t stride = total / want, h = (k + 1) * 0x9E3779B97F4A7C15ull;
+		uint64_t u = (uint64_t)((unsigned __int128)k * total / want);
 		unsigned bi = 0;
+
+		h ^= h >> 29;
+		u += stride > 1 ? h % stride : 0;
 
 		while (bi + 1 < nb && u >= units[bi]) {
 			u -= units[bi];
