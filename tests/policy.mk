@@ -46,6 +46,8 @@ EXTRA_DIST += \
 	tests/sandbox/memory-table.lua \
 	tests/sandbox/os.lua \
 	tests/sandbox/package.lua \
+	tests/sandbox/pattern-backtrack.lua \
+	tests/sandbox/pattern-gsub-method.lua \
 	tests/sandbox/pairs-leak.lua \
 	tests/sandbox/print.lua \
 	tests/sandbox/rawset-g.lua \

@@ -407,6 +407,84 @@ static void guard_field(lua_State *L, int idx, const char *name)
 	lua_setfield(L, idx, name);
 }
 
+/*
+ * Lua patterns backtrack inside one C call, where the count hook never
+ * fires: "a*a*a*a*b" against a few hundred a's runs for hours. Before
+ * find/match/gmatch/gsub run, estimate the worst case as
+ * len^quantifiers (times 2 per '?') and refuse above ~2^27 steps. Plain
+ * finds and patterns without quantifiers are never refused.
+ */
+#define PATTERN_LOG2_MAX 27.0
+
+static double log2_len(size_t n)
+{
+	double l = 0;
+
+	while (n > 1) {
+		n >>= 1;
+		l += 1;
+	}
+	return l + 1;
+}
+
+static void check_pattern(lua_State *L, const char *fn, int plain_arg)
+{
+	size_t n, plen;
+	const char *p = luaL_checklstring(L, 2, &plen);
+	unsigned q = 0, opt = 0;
+
+	luaL_checklstring(L, 1, &n);
+	if (plain_arg && lua_toboolean(L, plain_arg))
+		return;
+	for (size_t i = 0; i < plen; i++) {
+		if (p[i] == '%') {
+			if (i + 1 < plen && (p[i + 1] == 'b' || p[i + 1] == 'f'))
+				i += p[i + 1] == 'b' ? 3 : 1;
+			else
+				i++;
+			continue;
+		}
+		if (p[i] == '[') {
+			for (i++; i < plen && p[i] != ']'; i++)
+				if (p[i] == '%')
+					i++;
+			continue;
+		}
+		if (i > 0 && (p[i] == '*' || p[i] == '+' || p[i] == '-'))
+			q++;
+		else if (i > 0 && p[i] == '?')
+			opt++;
+	}
+	if (q * log2_len(n) + opt > PATTERN_LOG2_MAX) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "string.%s: a pattern with %u repetitions is too costly on a %zu-byte string in a policy",
+			 fn, q + opt, n);
+		luaL_error(L, "%s", msg);
+	}
+}
+
+static int pattern_guard(lua_State *L)
+{
+	const char *fn = lua_tostring(L, lua_upvalueindex(2));
+
+	check_pattern(L, fn, !strcmp(fn, "find") ? 4 : 0);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static void guard_pattern(lua_State *L, int idx, const char *name)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, name);
+	lua_pushstring(L, name);
+	lua_pushcclosure(L, pattern_guard, 2);
+	lua_setfield(L, idx, name);
+}
+
 /* ---- proxies and the environment ------------------------------------- */
 
 static int ro_newindex(lua_State *L)
@@ -700,6 +778,10 @@ static int setup(lua_State *L)
 	lua_getfield(L, R, "string");
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	guard_pattern(L, -1, "find");
+	guard_pattern(L, -1, "match");
+	guard_pattern(L, -1, "gmatch");
+	guard_pattern(L, -1, "gsub");
 	lua_pop(L, 1);
 	lua_pushcfunction(L, l_rawset);
 	lua_setfield(L, R, "rawset");
