@@ -1,1 +1,11 @@
-# policies
+# policies: the shipped policies, installed to $(pkgdatadir)/policies.
+policiesdir = $(pkgdatadir)/policies
+dist_policies_DATA = \
+	policies/default.lua \
+	policies/fast-snapshot.lua \
+	policies/compact-archive.lua \
+	policies/low-impact.lua \
+	policies/libvirt-header.lua \
+	policies/per-vm-rules.lua
+# The policy contract ships with the policies it describes.
+EXTRA_DIST += doc/policy.md

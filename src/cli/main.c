@@ -19,6 +19,7 @@ static const struct mre_cli_cmd commands[] = {
 	{ "extract", mre_cmd_extract, "write a RAM block's content to a raw file" },
 	{ "generate", mre_cmd_generate, "write a raw RAM file with a realistic page mix" },
 	{ "inspect", mre_cmd_inspect, "show the layout of an image or stream" },
+	{ "policy-check", mre_cmd_policy_check, "show the plan a policy produces for a VM (writes nothing)" },
 	{ "restore", mre_cmd_restore, "restore RAM blocks from an image" },
 	{ "save", mre_cmd_save, "save RAM blocks to a mapped-ram image" },
 	{ "verify", mre_cmd_verify, "check that an image is complete and valid" },

@@ -1,0 +1,3 @@
+-- expect: load: 'require' is not available in a policy \(require\.lua:2\)
+local os = require("os")
+return {}
