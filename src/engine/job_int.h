@@ -32,6 +32,7 @@ struct mre_job {
 	char *path;
 	uint64_t offset;
 	bool offset_given;
+	bool partial;
 	struct mre_plan plan;
 	pthread_t thread;
 	bool thread_started;
