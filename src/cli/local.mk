@@ -9,6 +9,7 @@ src_mrengine_SOURCES = \
 	src/cli/cmd_demo.c \
 	src/cli/cmd_policy.c \
 	src/cli/cmd_transcode.c \
+	src/cli/planopts.c src/cli/planopts.h \
 	src/cli/progress.c src/cli/progress.h \
 	src/cli/vmopts.c src/cli/vmopts.h
 src_mrengine_LDADD = $(MRE_LIBS)
