@@ -4,6 +4,7 @@ src_mrengine_SOURCES = \
 	src/cli/cli.h \
 	src/cli/main.c \
 	src/cli/cmd_image.c \
+	src/cli/cmd_bridge.c \
 	src/cli/cmd_daemon.c \
 	src/cli/cmd_job.c \
 	src/cli/cmd_demo.c \
