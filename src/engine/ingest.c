@@ -944,6 +944,22 @@ static int make_tmp_path(struct ingest *g)
 	return 0;
 }
 
+/* Refuse at once a target that cannot be created, before QEMU sends anything. */
+static int check_target(const char *path, struct mre_err *err)
+{
+	char *copy = strdup(path);
+	const char *dir;
+	int r = 0;
+
+	if (!copy)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	dir = strrchr(copy, '/') ? dirname(copy) : ".";
+	if (strncmp(path, "/dev/fdset/", 11) && access(dir, W_OK | X_OK))
+		r = mre_err_sys(err, -errno, "Could not create '%s' (directory '%s')", path, dir);
+	free(copy);
+	return r;
+}
+
 static void cleanup(struct ingest *g, bool failed)
 {
 	if (g->thread_running)
@@ -1049,6 +1065,8 @@ int mre_ingest(const struct mre_ingest_opts *o, struct mre_ingest_result *res, s
 				r = mre_err_set(err, -EINVAL, "--ram %s is given twice", o->ram[i].id);
 				goto out;
 			}
+	if ((r = check_target(o->path, err)))
+		goto out;
 	if ((r = mre_plan_copy(&g.plan, o->plan, err)))
 		goto out;
 	g.plan_init = true;
