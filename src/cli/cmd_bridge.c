@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,8 @@ int mre_cmd_emit(int argc, char **argv)
 		free(o);
 		return mre_cli_usage("emit", "standard output is a terminal: give it to QEMU (exec:) or a pipe");
 	}
+	/* a reader that goes away is an error to report, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
 	if (!r)
 		r = run_emit(o, argv[optind], NULL);
 	else if (r < 0)

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -676,8 +675,6 @@ int mre_emit(const struct mre_imagefile *in, const struct mre_emit_opts *o, stru
 	atomic_init(&e.stop, false);
 	pthread_mutex_init(&e.lock, NULL);
 	pthread_cond_init(&e.cond, NULL);
-	/* a reader that goes away is an error to report, not a signal to die of */
-	signal(SIGPIPE, SIG_IGN);
 	if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode))
 		(void)fcntl(o->fd, F_SETPIPE_SZ, OUT_PIPE_SIZE);
 	r = setup(&e, err);

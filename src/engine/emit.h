@@ -12,7 +12,8 @@
  * zero pages (a destination started with -incoming has zeroed RAM).
  * Channel threads read ahead into a bounded ring of windows while this
  * thread writes them in order with large writev() calls, so the pipe, not
- * the disk, is the limit.
+ * the disk, is the limit. A reader that goes away (EPIPE) is an error; the
+ * caller ignores SIGPIPE.
  *
  * Shared memory: with `shared`, the stream says x-ignore-shared, lists
  * every block with its GPA, and sends no page of the shared blocks, whose

@@ -7,6 +7,8 @@ the guest that was saved and the guest that loaded the result.
 - QEMU 10 migrates a paused guest to `exec:mrengine ingest` as a plain, a
   compressed and a header-prefixed image; QEMU 10 loads each (expanded,
   or with offset=), and loads each again streamed by `exec:mrengine emit`.
+  A mapped-ram file QEMU 10 wrote itself loads through emit, and as a
+  sequential file made by convert.
 - A QEMU 7.2 stream (the recorded vector, and a live QEMU 7.2 if
   available): the images load in QEMU 10 with -machine pc-i440fx-7.2, the
   emitted stream loads in QEMU 10 and in QEMU 7.2.
@@ -199,6 +201,27 @@ class Run:
             os.unlink(img)
         os.unlink(mig)
         os.unlink(ram)
+
+    def qemu10_native(self, vdir):
+        """A mapped-ram image QEMU 10 wrote itself (SWITCHOVER_START between
+        the ram sections), streamed by emit and converted to a file."""
+        t = self.t
+        img, ram, seq = self.f("a.img"), self.f("a.ram"), self.f("a.seq")
+        for src, dst in (("a_new_mapped_ram.mig.zst", img), ("a_new_mapped_ram.ram.zst", ram)):
+            subprocess.run(["zstd", "-d", "-q", "-f", "--sparse", os.path.join(vdir, src), "-o", dst], check=True)
+        want = read(ram)
+        self.load_emit(img, want, "QEMU 10's own mapped-ram file")
+        r = B.mrengine("convert", img, seq)
+        if t.ok(r.returncode == 0, "QEMU 10's own mapped-ram file: convert to a sequential file", r.stderr.decode()):
+            with Guest(self.wd, "dst", incoming=True, qemu=self.q10) as dst:
+                try:
+                    dst.incoming("file:" + seq)
+                    self.same(dst.dump("dst.ram"), want, "QEMU 10's own mapped-ram file: QEMU 10 loads the converted "
+                              "sequential file (no mapped-ram); guest RAM is equal")
+                except (qemu.MigrationError, qemu.QMPError) as e:
+                    t.ok(False, "QEMU 10 loads the converted file", str(e) + "\n" + dst.log_text())
+        for p in (img, ram, seq):
+            os.unlink(p)
 
     def qemu72_live(self):
         t = self.t
@@ -420,6 +443,7 @@ def main():
         run = Run(t, wd, q10, q72)
         parts = [("QEMU 10 stream", run.qemu10_stream),
                  ("QEMU 7.2 stream (recorded)", (lambda: run.qemu72_vector(vdir)) if vdir else None),
+                 ("QEMU 10 mapped-ram file", (lambda: run.qemu10_native(vdir)) if vdir else None),
                  ("QEMU 7.2 stream (live)", run.qemu72_live if q72 else None),
                  ("shared memory", run.shared), ("live", run.live), ("failures", run.failures)]
         for name, fn in parts:
