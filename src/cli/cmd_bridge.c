@@ -216,6 +216,8 @@ static int parse(int kind, const char *cmd, const char *help, int argc, char **a
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:qvh", longopts, NULL)) != -1) {
+		if (c == MRE_OPT_PREALLOC)
+			return mre_cli_usage(cmd, "--prealloc needs to know every page before writing; a stream tells only as it goes");
 		r = mre_cli_plan_option(&o->params, cmd, groups, c, optarg);
 		if (r < 0)
 			return MRE_EXIT_USAGE;

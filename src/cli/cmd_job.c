@@ -27,6 +27,7 @@ static const char save_help[] =
 	MRE_VM_HELP
 	MRE_PLAN_HELP_IO
 	MRE_PLAN_HELP_WRITE
+	MRE_PLAN_HELP_PREALLOC
 	"  -q, --quiet          no progress and no summary\n"
 	"  -h, --help           show this help\n";
 

@@ -51,9 +51,11 @@ enum {
 	"  --direct-io on|off   O_DIRECT for page data (default off)\n"                      \
 	"  --io auto|uring|threads   I/O backend (default auto: io_uring when available)\n"
 
+#define MRE_PLAN_HELP_PREALLOC                                                              \
+	"  --prealloc           reserve the space of every page with data before writing\n"
+
 #define MRE_PLAN_HELP_WRITE                                                                 \
 	"  --no-sync            skip the final fdatasync (faster, not crash-safe)\n"         \
-	"  --prealloc           reserve the space of every page with data before writing\n" \
 	"  --compress ALG       none (default: plain QEMU mapped-ram), zstd, zstd:1..19, lz4\n" \
 	"  --chunk-size N       compression chunk (64K..16M, default 1M)\n"                  \
 	"  --checksum crc32c|none   page checksums in the trailer (default crc32c)\n"        \
