@@ -11,7 +11,9 @@ QEMU and times from the QMP command (`migrate` / `migrate-incoming`) to
 `completed`; page caches are dropped before every run. Runs:
 
 save (the image on --dir):
-  - QEMU `file:` sequential save (what users of QEMU < 9 have)
+  - QEMU `exec:cat > /dev/null`: how fast QEMU produces its stream at all
+  - QEMU `exec:cat > FILE`, the old trick (QEMU < 8.2 has no file:)
+  - QEMU `file:` sequential save
   - QEMU mapped-ram + multifd N + direct-io save (QEMU's fastest)
   - QEMU `exec:mrengine ingest` (channels N, direct-io on), durable
     (fdatasync; QEMU itself never syncs), and with --no-sync
@@ -143,6 +145,10 @@ class Bench:
               (a.size, self.ram, self.dir, "" if self.can_drop else "NOT ", a.reps))
 
         # ---- save --------------------------------------------------------------------------
+        q_null = self.median("QEMU exec:cat > /dev/null (the stream's own speed)", lambda: self.qemu(
+            self.src(), False, ["events"], {}, "exec:cat > /dev/null")[0])
+        q_cat = self.median("QEMU exec:cat > FILE (sequential, not synced)", lambda: self.qemu(
+            self.src(), False, ["events"], {}, "exec:cat > " + seq)[0], seq)
         q_seq = self.median("QEMU file: sequential save", lambda: self.qemu(
             self.src(), False, ["events"], {}, "file:" + seq)[0], seq)
         q_mr = self.median("QEMU mapped-ram+multifd %d+direct-io save" % ch, lambda: self.qemu(
@@ -151,6 +157,8 @@ class Bench:
             self.src(), False, ["events"], {}, "exec:%s %s" % (ingest, img))[0], img)
         m_ns = self.median("QEMU exec:mrengine ingest --no-sync", lambda: self.qemu(
             self.src(), False, ["events"], {}, "exec:%s --no-sync %s" % (ingest, img))[0], img)
+        self.row("save", "QEMU `exec:cat > /dev/null` (the stream's own speed)", q_null, cmd='migrate "exec:cat > /dev/null"')
+        self.row("save", "QEMU `exec:cat > FILE` (sequential, not synced)", q_cat, cmd='migrate "exec:cat > %s"' % seq)
         self.row("save", "QEMU `file:` sequential save", q_seq, cmd='migrate "file:%s"' % seq)
         self.row("save", "QEMU mapped-ram + multifd %d + direct-io save" % ch, q_mr,
                  cmd='caps mapped-ram, multifd; multifd-channels=%d, direct-io=on; migrate "file:%s"' % (ch, qimg))
@@ -192,7 +200,7 @@ class Bench:
             f.write("| | run | s | MB/s of RAM | QEMU sequential / this | QEMU mapped-ram / this |\n"
                     "|---|---|---|---|---|---|\n")
             for group, what, t, base in self.rows:
-                f.write("| %s | %s | %.3f | %.0f | %s | %s |\n" % (
+                f.write("| %s | %s | %.2f | %.0f | %s | %s |\n" % (
                     group, what, t, self.bytes / t / 1e6, "%.2fx" % base[0] if base else "",
                     "%.2fx" % base[1] if base else ""))
             f.write("\nCommands:\n\n")

@@ -67,6 +67,7 @@ class Files:
         orig_dev = B.element_bytes(mig)
         orig_desc = B.vmdesc_of(mig)
         emitted = {}
+        pc_plain = None
         for variant, flags in (("plain", []), ("zstd", ["--compress", "zstd"]), ("lz4", ["--compress", "lz4"]),
                                ("header", ["--header", "mrengine"])):
             label = "%s, %s" % (name, variant)
@@ -83,6 +84,8 @@ class Files:
             t.eq((j["machine"], j["capabilities"], j["ram"]["section-id"]), (machine, caps, ram_id),
                  "%s: machine type and ram section id kept, capabilities %s" % (label, caps))
             pc = B.extract(img, "pc.ram", self.p("x.out"))
+            if variant == "plain":
+                pc_plain = pc
             diff = B.first_diff(pc, dump[:len(pc)], skip=MiB)
             t.ok(len(pc) == 64 * MiB and diff is None,
                  "%s: pc.ram equals QEMU's pmemsave from 1 MiB on" % label, "first difference at %s" % diff)
@@ -126,6 +129,28 @@ class Files:
         if t.ok(r.returncode == 0, "%s: convert compressed image -> stream" % name, r.stderr.decode()):
             with open(cmig, "rb") as f:
                 t.ok(f.read() == emitted.get("plain"), "%s: convert writes the stream emit writes" % name)
+        # --input (a path, a descriptor) and file:PATH,offset=N
+        img = self.p(name + ".in.img")
+        r = B.mrengine("ingest", "--input", mig, img, stdin=subprocess.DEVNULL)
+        t.ok(r.returncode == 0 and B.extract(img, "pc.ram", self.p("i.out")) == pc_plain,
+             "%s: ingest --input PATH" % name, r.stderr.decode())
+        os.unlink(img)
+        fd = os.open(mig, os.O_RDONLY)
+        try:
+            r = subprocess.run([B.mrengine_path(), "ingest", "--input", str(fd), img], pass_fds=(fd,),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        finally:
+            os.close(fd)
+        t.ok(r.returncode == 0 and B.extract(img, "pc.ram", self.p("i.out")) == pc_plain,
+             "%s: ingest --input FD" % name, r.stderr.decode())
+        with open(img, "wb") as f:
+            f.write(b"H" * 8192)
+        with open(mig, "rb") as f:
+            r = B.mrengine("ingest", "file:%s,offset=8192" % img, stdin=f)
+        ok = r.returncode == 0 and open(img, "rb").read(8192) == b"H" * 8192
+        t.ok(ok and B.inspect(img, "--offset", "8192")["stream-offset"] == 8192 and
+             B.extract(img, "pc.ram", self.p("i.out")) == pc_plain,
+             "%s: ingest to file:PATH,offset=8192 keeps the 8 KiB before the stream" % name, r.stderr.decode())
         for f in os.listdir(self.wd):
             if f.startswith(name):
                 os.unlink(self.p(f))
