@@ -799,7 +799,7 @@ static int on_elem(void *u, const struct mre_elem *el, struct mre_err *err)
 			break;
 		case MRE_VM_EOF:
 			if (!g->ram_ended)
-				return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: EOF before the ram section",
+				return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: EOF before the end of the ram section",
 						   OFF(el->offset));
 			tee_stop(g);
 			return 0;
