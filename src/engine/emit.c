@@ -121,9 +121,11 @@ int mre_emit_gpa_lookup(const char *json, size_t len, const char *id, uint64_t *
 			return -EINVAL;
 		skip_ws(json, len, &i);
 		for (; i < len && json[i] >= '0' && json[i] <= '9'; i++) {
-			if (v > (UINT64_MAX - 9) / 10)
+			uint64_t d = (uint64_t)(json[i] - '0');
+
+			if (v > (UINT64_MAX - d) / 10)
 				return -EINVAL;
-			v = v * 10 + (uint64_t)(json[i] - '0');
+			v = v * 10 + d;
 			digits = true;
 		}
 		if (!digits)

@@ -8,8 +8,10 @@
 - parse_blocks(): the RAM block list (ids, lengths, GPAs) and the
   capabilities of a sequential stream file.
 - run(): mrengine with captured output; images_equal() and friends.
-- QEMU 7.2: found through $MRE_QEMU72, a cache under the build directory,
-  or fetched once with `apt-get download` + `dpkg -x` (skips otherwise).
+- QEMU 7.2: found through $MRE_QEMU72, or fetched once with `apt-get
+  download` + `dpkg -x` into a cache outside the build tree ($MRE_CACHE,
+  else $XDG_CACHE_HOME/mrengine or ~/.cache/mrengine), so that `make
+  distclean` has nothing to remove and every build tree shares it.
 """
 import json
 import os
@@ -246,6 +248,15 @@ def leftovers(directory, keep=()):
 # ---- QEMU 7.2 -------------------------------------------------------------------
 
 Q72_PACKAGES = ("qemu-system-x86", "qemu-system-common", "qemu-system-data")
+
+
+def cache_dir(name):
+    base = os.environ.get("MRE_CACHE")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.environ["HOME"], ".cache")
+                                                    if os.environ.get("HOME") else None)
+        base = os.path.join(xdg, "mrengine") if xdg else "/tmp/mrengine-cache-%d" % os.getuid()
+    return os.path.join(base, name)
 
 
 def _q72_version():

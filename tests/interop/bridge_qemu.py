@@ -433,7 +433,7 @@ def main():
     except qemu.Skip as e:
         t.skip_all(str(e))
     try:
-        q72 = B.find_qemu72(os.path.join(os.environ.get("builddir", "."), "tests", "qemu72"))
+        q72 = B.find_qemu72(B.cache_dir("qemu72"))
         t.diag("QEMU 7.2: %s" % q72)
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         q72 = None
