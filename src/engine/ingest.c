@@ -98,6 +98,7 @@ struct ingest {
 	struct mre_rd rd;
 	struct mre_walk walk;
 	bool rd_init;
+	bool shrink;                 /* the input is a pipe not shrunk yet */
 	uint64_t pos;
 	uint64_t last_progress;
 	struct mre_ingest_progress prog;
@@ -161,6 +162,23 @@ static void progress(struct ingest *g, const char *phase, bool force)
 
 /* ---- the source: the stream's descriptor, teed ------------------------- */
 
+/*
+ * Shrink the input pipe. The kernel refuses (EBUSY) while the pipe holds
+ * more than the new size, which it often does at first (QEMU starts
+ * writing before we run), so this is tried again after every read until
+ * it works.
+ */
+static void shrink_pipe(struct ingest *g)
+{
+	if (fcntl(g->o->fd, F_SETPIPE_SZ, HOLD_PIPE_SIZE) >= 0) {
+		g->shrink = false;
+		mre_debug("ingest: input pipe shrunk to %u bytes after %llu bytes", HOLD_PIPE_SIZE, OFF(g->pos));
+	} else if (errno != EBUSY) {
+		g->shrink = false;
+		mre_debug("ingest: cannot shrink the input pipe: %s", strerror(errno));
+	}
+}
+
 static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct ingest *g = ctx;
@@ -172,6 +190,8 @@ static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
+	if (g->shrink)
+		shrink_pipe(g);
 	if (r > 0 && g->tee_on)
 		mre_wbuf_put(&g->tee, buf, (size_t)r);
 	g->pos += (uint64_t)r;
@@ -1082,8 +1102,10 @@ int mre_ingest(const struct mre_ingest_opts *o, struct mre_ingest_result *res, s
 		g.plan.sync = MRE_SYNC_NONE;
 		g.plan.prealloc = false;
 	}
-	if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode) && fcntl(o->fd, F_SETPIPE_SZ, HOLD_PIPE_SIZE) < 0)
-		mre_debug("ingest: cannot shrink the input pipe: %s", strerror(errno));
+	if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode)) {
+		g.shrink = true;
+		shrink_pipe(&g);
+	}
 	g.src = (struct mre_src){ .read = src_read, .ctx = &g, .size = MRE_SIZE_UNKNOWN, .seekable = false };
 	if ((r = mre_rd_init(&g.rd, &g.src, 0, err)))
 		goto out;
