@@ -62,6 +62,17 @@ class Guest(qemu.QEMU):
             self.qtest_sock = wd.file(name + ".qtest")
             a += ["-qtest", "unix:%s,server=on,wait=off" % self.qtest_sock, "-qtest-log", "/dev/null"]
 
+    def migrate(self, uri, timeout=300.0):
+        """Save to `uri` and wait for *this* migration's end: QEMU 7.2 may
+        still report the previous migration's "completed" just after
+        `migrate` returns, so the end is taken from the MIGRATION event
+        (the caller enabled events)."""
+        self.qmp.events = [e for e in self.qmp.events if e["event"] != "MIGRATION"]
+        self.cmd("migrate", {"uri": uri})
+        self.qmp.wait_event("MIGRATION", lambda d: d.get("status") in ("completed", "failed", "cancelled"),
+                            timeout)
+        return self.wait_migration(timeout)
+
     def incoming(self, uri, caps=()):
         self.set_caps(dict({"events": True}, **{c: True for c in caps}))
         if self.old:   # QEMU 7.2 has no exit-on-error
@@ -90,6 +101,19 @@ class QTest:
                 raise EOFError("qtest closed")
             if not r.startswith("IRQ"):
                 return r.strip()
+
+
+def settle(path, timeout=60.0):
+    """Wait for ingest to put the image at `path`. QEMU reports "completed"
+    once its last byte is in the pipe; ingest then writes the end of the
+    image and renames it into place (QEMU waits for it to exit, but a QMP
+    client may hear "completed" first)."""
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def read(path):
@@ -172,7 +196,7 @@ class Run:
                 except (qemu.MigrationError, qemu.QMPError) as e:
                     t.ok(False, "%s: migrate exec:mrengine ingest" % label, str(e) + "\n" + src.log_text())
                     continue
-                t.ok(os.path.exists(img) and B.mrengine("verify", img).returncode == 0,
+                t.ok(settle(img) and B.mrengine("verify", img).returncode == 0,
                      "%s: migrate to exec:mrengine ingest completes with a verified image" % label)
                 self.load_image(img, want, label)
                 self.load_emit(img, want, label)
@@ -238,7 +262,7 @@ class Run:
                 except (qemu.MigrationError, qemu.QMPError) as e:
                     t.ok(False, "%s: QEMU 7.2 migrates to exec:mrengine ingest" % label, str(e) + "\n" + src.log_text())
                     continue
-                t.ok(B.inspect(img)["machine"] == "pc-i440fx-7.2",
+                t.ok(settle(img) and B.inspect(img)["machine"] == "pc-i440fx-7.2",
                      "%s: QEMU 7.2 migrates to exec:mrengine ingest, the image has machine pc-i440fx-7.2" % label)
                 self.load_image(img, want, label, machine="pc-i440fx-7.2")
                 if name != "mrengine header":
@@ -264,8 +288,9 @@ class Run:
                     t.ok(False, "shared memory: migrate with x-ignore-shared to exec:mrengine ingest --ram",
                          str(e) + "\n" + src.log_text())
                     return
+                ok = settle(img)
                 sent = os.path.getsize(orig)
-                t.ok(sent < 2 * MiB and os.path.exists(img),
+                t.ok(sent < 2 * MiB and ok,
                      "shared memory: QEMU sends only device state and the block list (%d KiB for 64 MiB); "
                      "ingest --ram reads the rest from the backing" % (sent // 1024))
             j = B.inspect(img)
@@ -335,6 +360,10 @@ class Run:
                 return
             want = src.dump("src.ram")
             passes = st["ram"]["dirty-sync-count"]
+            settle(img)
+            deadline = time.time() + 30
+            while not ingest_summary(src.log_text()) and time.time() < deadline:
+                time.sleep(0.01)   # ingest prints its summary as it exits
             summ = ingest_summary(src.log_text())
         t.ok(passes >= 3 and summ and summ["resent"] > 0 and summ["sections"] > 3,
              "live: %d passes, %d guest writes during the migration, pages sent again: %s" %
@@ -403,6 +432,7 @@ class Run:
             src.set_caps({"events": True})
             src.set_params({"max-bandwidth": 1 << 40})
             src.migrate("exec:env MRENGINE_TESTPOINTS=1 %s ingest %s" % (M, img))
+            settle(img)
             points = re.findall(r"testpoint (\d+) (.*)", src.log_text())
         os.unlink(img)
         first = [int(n) for n, name in points if name.strip() == "a bitmap"]
