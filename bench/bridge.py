@@ -75,8 +75,11 @@ class Bench:
             sh([MRE, "generate", "--size", a.size, "--mix", "33,33,34", "--seed", "1", self.ram])
         self.bytes = os.path.getsize(self.ram)
 
-    def qemu(self, backend, incoming, caps, params, uri):
-        """Start QEMU, run one migration, return (seconds, query-migrate)."""
+    def qemu(self, backend, incoming, caps, params, uri, wait_path=None):
+        """Start QEMU, run one migration, return (seconds, query-migrate).
+        With @wait_path, the time runs until that file exists too: QEMU
+        says completed when its last byte is in the pipe, the command
+        behind exec: finishes a moment later."""
         sock = os.path.join(self.dir, "bridge-qmp.sock")
         rm(sock)
         cmd = [QEMU, "-machine", "pc,memory-backend=ram0", "-accel", "tcg", "-m", self.a.size, "-nodefaults",
@@ -103,6 +106,8 @@ class Bench:
                 if r.get("status") in ("failed", "cancelled"):
                     raise RuntimeError("QEMU: migration %s: %s" % (r.get("status"), r.get("error-desc")))
                 time.sleep(0.002)
+            while wait_path and not os.path.exists(wait_path):
+                time.sleep(0.001)
             dt = time.monotonic() - t
             c.execute("quit")
             return dt, r
@@ -148,15 +153,15 @@ class Bench:
         q_null = self.median("QEMU exec:cat > /dev/null (the stream's own speed)", lambda: self.qemu(
             self.src(), False, ["events"], {}, "exec:cat > /dev/null")[0])
         q_cat = self.median("QEMU exec:cat > FILE (sequential, not synced)", lambda: self.qemu(
-            self.src(), False, ["events"], {}, "exec:cat > " + seq)[0], seq)
+            self.src(), False, ["events"], {}, "exec:cat > " + seq, seq)[0], seq)
         q_seq = self.median("QEMU file: sequential save", lambda: self.qemu(
             self.src(), False, ["events"], {}, "file:" + seq)[0], seq)
         q_mr = self.median("QEMU mapped-ram+multifd %d+direct-io save" % ch, lambda: self.qemu(
             self.src(), False, ["events", "mapped-ram", "multifd"], mr, "file:" + qimg)[0], qimg)
         m_in = self.median("QEMU exec:mrengine ingest (x%d, dio, fdatasync)" % ch, lambda: self.qemu(
-            self.src(), False, ["events"], {}, "exec:%s %s" % (ingest, img))[0], img)
+            self.src(), False, ["events"], {}, "exec:%s %s" % (ingest, img), img)[0], img)
         m_ns = self.median("QEMU exec:mrengine ingest --no-sync", lambda: self.qemu(
-            self.src(), False, ["events"], {}, "exec:%s --no-sync %s" % (ingest, img))[0], img)
+            self.src(), False, ["events"], {}, "exec:%s --no-sync %s" % (ingest, img), img)[0], img)
         self.row("save", "QEMU `exec:cat > /dev/null` (the stream's own speed)", q_null, cmd='migrate "exec:cat > /dev/null"')
         self.row("save", "QEMU `exec:cat > FILE` (sequential, not synced)", q_cat, cmd='migrate "exec:cat > %s"' % seq)
         self.row("save", "QEMU `file:` sequential save", q_seq, cmd='migrate "file:%s"' % seq)
@@ -184,7 +189,7 @@ class Bench:
         # ---- shared memory -----------------------------------------------------------------
         m_sh = self.median("QEMU x-ignore-shared, exec:mrengine ingest --ram", lambda: self.qemu(
             self.src(), False, ["events", "x-ignore-shared"], {},
-            "exec:%s --ram ram0=%s %s" % (ingest, self.ram, img))[0], img)
+            "exec:%s --ram ram0=%s %s" % (ingest, self.ram, img), img)[0], img)
         self.row("shared memory", "QEMU x-ignore-shared + `exec:mrengine ingest --ram` (durable)", m_sh,
                  (q_seq / m_sh, q_mr / m_sh),
                  cmd='caps x-ignore-shared; migrate "exec:%s --ram ram0=%s %s"' % (ingest, self.ram, img))

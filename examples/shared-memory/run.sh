@@ -89,6 +89,14 @@ qmp "$WORK/src.qmp" migrate-set-capabilities '{"capabilities": [{"capability": "
 qmp "$WORK/src.qmp" migrate-set-parameters '{"max-bandwidth": 1099511627776}'
 qmp "$WORK/src.qmp" migrate "{\"uri\": \"exec:$MRENGINE ingest -v --ram ram0=$SRC_SHM $WORK/vm.img\"}"
 qmp "$WORK/src.qmp" wait
+# QEMU says "completed" once its last byte is in the pipe; ingest renames
+# the finished image into place and exits a moment later
+n=0
+until [ -e "$WORK/vm.img" ] && grep -q '^ingest:' "$WORK/src.log"; do
+	n=$((n + 1))
+	[ $n -lt 3000 ] || { echo "no image from ingest" >&2; exit 1; }
+	sleep 0.01
+done
 grep '^ingest:' "$WORK/src.log" | sed 's/^/   /'
 "$MRENGINE" inspect "$WORK/vm.img" | sed -n 's/^\(capabilities\|ram\):/   &/p'
 
