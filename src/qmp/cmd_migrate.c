@@ -371,9 +371,10 @@ int mre_qmp_cmd_query_migrate(struct mre_qmp_req *r)
 	if (!q->eng->job)
 		return 0; /* never migrated: {} */
 	mre_job_get_stats(q->eng->job, &s);
+	/* a job that has not reported yet is setting up */
+	if (s.status == MRE_JOB_NONE)
+		s.status = MRE_JOB_SETUP;
 	switch (s.status) {
-	case MRE_JOB_NONE:
-		return 0;
 	case MRE_JOB_ACTIVE:
 	case MRE_JOB_DEVICE:
 	case MRE_JOB_CANCELLING:
