@@ -15,6 +15,27 @@ static int take_fd(struct mre_qmp_req *r)
 	return r->client ? mre_qmp_client_take_fd(r->client) : -1;
 }
 
+/*
+ * The engine's job thread opens its file from the registry while the job
+ * is setting up (src/engine/save.c, restore.c); the registry is not
+ * thread-safe, so it must not change under that thread. Once the job is
+ * active its descriptors are its own dups and the sets are free again.
+ */
+static int registry_busy(struct mre_qmp_req *r, int fd)
+{
+	struct mre_job_stats st;
+
+	if (!mre_engine_busy(r->q->eng))
+		return 0;
+	mre_job_get_stats(r->q->eng->job, &st);
+	if (st.status != MRE_JOB_NONE && st.status != MRE_JOB_SETUP)
+		return 0;
+	if (fd >= 0)
+		close(fd);
+	return mre_qmp_fail(r, "fdsets cannot change while a migration is opening its files; "
+			    "retry once it is active");
+}
+
 int mre_qmp_cmd_add_fd(struct mre_qmp_req *r)
 {
 	struct mre_err err = MRE_ERR_INIT;
@@ -25,6 +46,8 @@ int mre_qmp_cmd_add_fd(struct mre_qmp_req *r)
 
 	if (fd < 0)
 		return mre_qmp_fail(r, "No file descriptor supplied via SCM_RIGHTS");
+	if (registry_busy(r, fd))
+		return -1;
 	if (has_set && set < 0) {
 		close(fd);
 		return mre_qmp_fail(r, "Parameter 'fdset-id' expects a non-negative value");
@@ -46,6 +69,8 @@ int mre_qmp_cmd_remove_fd(struct mre_qmp_req *r)
 	bool has_fd = mre_qmp_arg_i64(r->args, "fd", &fd);
 
 	mre_qmp_arg_i64(r->args, "fdset-id", &set);
+	if (registry_busy(r, -1))
+		return -1;
 	if (has_fd && (fd < 0 || fd > INT_MAX))
 		return mre_qmp_fail(r, "File descriptor named 'fdset-id:%lld, fd:%lld' not found",
 				    (long long)set, (long long)fd);
@@ -86,6 +111,8 @@ int mre_qmp_cmd_getfd(struct mre_qmp_req *r)
 
 	if (fd < 0)
 		return mre_qmp_fail(r, "No file descriptor supplied via SCM_RIGHTS");
+	if (registry_busy(r, fd))
+		return -1;
 	if (mre_fdsets_getfd(r->q->eng->fdsets, mre_qmp_arg_str(r->args, "fdname"), fd, &err))
 		return mre_qmp_fail_err(r, &err);
 	return 0;
@@ -95,6 +122,8 @@ int mre_qmp_cmd_closefd(struct mre_qmp_req *r)
 {
 	struct mre_err err = MRE_ERR_INIT;
 
+	if (registry_busy(r, -1))
+		return -1;
 	if (mre_fdsets_closefd(r->q->eng->fdsets, mre_qmp_arg_str(r->args, "fdname"), &err))
 		return mre_qmp_fail_err(r, &err);
 	return 0;

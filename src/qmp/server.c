@@ -613,6 +613,14 @@ static void process_all(struct mre_qmp *q)
 	reap_clients(q);
 }
 
+static bool input_ready(struct mre_qmp *q)
+{
+	for (struct mre_qmp_client *c = q->clients; c; c = c->next)
+		if (!c->dead && c->in_off < c->in_len && pending(c) < MRE_QMP_OUT_SOFT)
+			return true;
+	return false;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -665,7 +673,9 @@ int mre_qmp_run(struct mre_qmp *q, struct mre_err *err)
 		}
 	}
 	while (!q->quit && !stdio_done(q)) {
-		r = do_poll(q, -1, true);
+		/* input held back while output was above SOFT may be
+		 * processable now that it has been flushed: do not sleep */
+		r = do_poll(q, input_ready(q) ? 0 : -1, true);
 		if (r) {
 			mre_err_sys(err, r, "poll");
 			break;
