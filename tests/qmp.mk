@@ -14,6 +14,7 @@ QMP_TRANSCRIPTS = tests/qmp/protocol.qmp tests/qmp/runstate.qmp tests/qmp/fdsets
 	tests/qmp/migrate-fail.qmp tests/qmp/incoming.qmp
 TESTS += tests/qmp/transcripts.py
 EXTRA_DIST += tests/qmp/transcripts.py $(QMP_TRANSCRIPTS)
-TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py
+TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py \
+	tests/qmp/daemon_cli.py
 EXTRA_DIST += tests/qmp/daemon.py tests/qmp/fdpass.py tests/qmp/robustness.py \
-	tests/qmp/saverestore.py
+	tests/qmp/saverestore.py tests/qmp/daemon_cli.py

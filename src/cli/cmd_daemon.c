@@ -144,6 +144,10 @@ int mre_cmd_daemon(int argc, char **argv)
 			policy = optarg;
 			break;
 		case OPT_INCOMING:
+			if (incoming) {
+				rc = mre_cli_usage(NULL, "-incoming can only be given once");
+				goto out;
+			}
 			incoming = optarg;
 			break;
 		case '?':
