@@ -18,3 +18,6 @@ TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py \
 	tests/qmp/daemon_cli.py
 EXTRA_DIST += tests/qmp/daemon.py tests/qmp/fdpass.py tests/qmp/robustness.py \
 	tests/qmp/saverestore.py tests/qmp/daemon_cli.py
+# conformance with go-qemu against real QEMU 10 (skips without Go or QEMU)
+TESTS += tests/interop/go_qmp.py
+EXTRA_DIST += tests/interop/go_qmp.py tests/interop/go-qmp/main.go

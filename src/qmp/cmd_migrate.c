@@ -184,9 +184,25 @@ static int check_settings(struct mre_qmp *q, const struct target *t, bool save, 
 		if (c->caps[unsupported[i]])
 			return mre_err_set(err, -EINVAL, "mrengine does not support the '%s' capability",
 					   mre_qmp_cap_name(unsupported[i]));
-	if (mre_fdset_path_id(t->path, &(int64_t){ 0 }) < 0)
-		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", t->path);
 	return 0;
+}
+
+/* What QEMU finds when it connects: a bad or missing fdset. Checked here,
+ * on the control thread, so the reply carries the error as in QEMU. */
+static int check_fdset(struct mre_qmp *q, const char *path, struct mre_err *err)
+{
+	const struct mre_fdsets *s = q->eng->fdsets;
+	int64_t id;
+	int r = mre_fdset_path_id(path, &id);
+
+	if (r < 0)
+		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", path);
+	if (r == 0)
+		return 0;
+	for (unsigned i = 0; i < mre_fdsets_nsets(s); i++)
+		if (mre_fdsets_set_id(s, i) == id)
+			return 0;
+	return mre_err_set(err, -ENOENT, "Failed to find fdset %s", path);
 }
 
 /* Announce a status change (QEMU emits MIGRATION only with the events
@@ -238,7 +254,9 @@ static int start(struct mre_qmp *q, enum mre_job_kind kind, const struct target 
 	q->mig_status = MRE_JOB_NONE;
 	/* QEMU announces setup before the command returns */
 	announce(q, MRE_JOB_SETUP);
-	r = mre_engine_start(q->eng, kind, &jt, &fp, err);
+	r = check_fdset(q, t->path, err);
+	if (!r)
+		r = mre_engine_start(q->eng, kind, &jt, &fp, err);
 	if (r) {
 		/* like QEMU: a migration that cannot open its target fails, and
 		 * query-migrate says so until the next one */
