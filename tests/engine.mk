@@ -8,5 +8,7 @@ tests_unit_test_vm_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_vm_LDADD = $(MRE_LIBS)
 TESTS += tests/unit/test_chan tests/unit/test_vm \
 	tests/integration/engine_roundtrip.sh \
-	tests/integration/engine_errors.sh
-EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh
+	tests/integration/engine_errors.sh \
+	tests/integration/engine_integrity.sh
+EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh \
+	tests/integration/engine_integrity.sh

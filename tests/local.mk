@@ -23,3 +23,4 @@ include tests/engine.mk
 include tests/qmp.mk
 include tests/policy.mk
 include tests/interop.mk
+include tests/bridge.mk

@@ -32,6 +32,8 @@ int mre_cmd_verify(int argc, char **argv);
 int mre_cmd_extract(int argc, char **argv);
 int mre_cmd_save(int argc, char **argv);
 int mre_cmd_demo(int argc, char **argv);
+int mre_cmd_compress(int argc, char **argv);
+int mre_cmd_expand(int argc, char **argv);
 int mre_cmd_generate(int argc, char **argv);
 int mre_cmd_restore(int argc, char **argv);
 /* The QMP daemon: argv[0] is the program name. */

@@ -187,7 +187,7 @@ int mre_cmd_demo(int argc, char **argv)
 		struct mre_imagefile f;
 		struct mre_verify_result vr;
 
-		if (mre_imagefile_open(&f, path, -1, MRE_OFFSET_AUTO, 0, &err) || mre_verify(&f, &vr, &err)) {
+		if (mre_imagefile_open(&f, path, -1, MRE_OFFSET_AUTO, 0, &err) || mre_verify(&f, NULL, &vr, &err)) {
 			r = mre_cli_fail(&err);
 		} else {
 			printf("demo: OK: restored RAM is byte-identical (%s), and the image verifies\n", sz);

@@ -136,11 +136,13 @@ int mre_cmd_verify(int argc, char **argv)
 	PARSE("verify", verify_help);
 	if (mre_imagefile_open(&f, o.file, -1, o.offset, 0, &err))
 		return mre_cli_fail(&err);
-	r = mre_verify(&f, &res, &err);
+	r = mre_verify(&f, NULL, &res, &err);
 	if (!r && !o.quiet)
 		printf("%s: OK (%s, %u RAM blocks, %s)\n", f.path,
-		       f.img->mapped_ram ? "mapped-ram" : "sequential", f.img->nblocks,
-		       res.has_checksums ? "checksums verified" : "no checksums");
+		       f.img->compressed ? "mapped-ram, compressed" : f.img->mapped_ram ? "mapped-ram" : "sequential",
+		       f.img->nblocks,
+		       !res.has_checksums ? "no checksums"
+		       : res.pages_checked ? "checksums of all pages verified" : "metadata checksum verified, no page checksums");
 	mre_imagefile_close(&f);
 	return r ? mre_cli_fail(&err) : MRE_EXIT_OK;
 }

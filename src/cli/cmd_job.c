@@ -28,6 +28,10 @@ static const char save_help[] =
 	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
 	"  --io auto|uring|threads   I/O backend (default auto: io_uring when available)\n"
 	"  --no-sync            skip the final fdatasync (faster, not crash-safe)\n"
+	"  --compress ALG       none (default: plain QEMU mapped-ram), zstd, zstd:1..19, lz4\n"
+	"  --chunk-size N       compression chunk (64K..16M, default 1M)\n"
+	"  --checksum crc32c|none   page checksums in the trailer (default crc32c)\n"
+	"  --header mrengine|none   prepend mrengine's header (QEMU then needs offset=)\n"
 	"  -q, --quiet          no progress and no summary\n"
 	"  -h, --help           show this help\n";
 
@@ -41,6 +45,7 @@ static const char restore_help[] =
 	"  --channels N         parallel channels (1..256; default 2)\n"
 	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
 	"  --io auto|uring|threads   I/O backend (default auto)\n"
+	"  --no-verify          do not check page checksums while reading\n"
 	"  -q, --quiet          no progress and no summary\n"
 	"  -h, --help           show this help\n";
 
@@ -50,9 +55,14 @@ enum {
 	OPT_IO,
 	OPT_NO_SYNC,
 	OPT_OFFSET,
+	OPT_COMPRESS,
+	OPT_CHUNK_SIZE,
+	OPT_CHECKSUM,
+	OPT_HEADER,
+	OPT_NO_VERIFY,
 };
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 16
 
 struct job_opts {
 	struct mre_param params[MAX_PARAMS];
@@ -83,6 +93,11 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 		{ "io", required_argument, NULL, OPT_IO },
 		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+		{ "checksum", required_argument, NULL, OPT_CHECKSUM },
+		{ "header", required_argument, NULL, OPT_HEADER },
+		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -124,6 +139,25 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 			break;
 		case OPT_NO_SYNC:
 			add_param(o, (struct mre_param){ .name = "x-sync", .type = MRE_PARAM_BOOL, .b = false,
+							 .set = true });
+			break;
+		case OPT_COMPRESS:
+		case OPT_CHECKSUM:
+		case OPT_HEADER:
+			if (!save)
+				return mre_cli_usage(cmd, "%s is an option of save", argv[optind - 1]);
+			add_param(o, (struct mre_param){ .name = c == OPT_COMPRESS ? "x-compression"
+							       : c == OPT_CHECKSUM ? "x-checksum" : "x-header",
+							 .type = MRE_PARAM_STR, .s = optarg, .set = true });
+			break;
+		case OPT_CHUNK_SIZE:
+			if (!mre_cli_size(cmd, "--chunk-size", optarg, &v))
+				return MRE_EXIT_USAGE;
+			add_param(o, (struct mre_param){ .name = "x-chunk-size", .type = MRE_PARAM_INT,
+							 .i = (int64_t)v, .set = true });
+			break;
+		case OPT_NO_VERIFY:
+			add_param(o, (struct mre_param){ .name = "x-verify", .type = MRE_PARAM_BOOL, .b = false,
 							 .set = true });
 			break;
 		case OPT_OFFSET:

@@ -7,6 +7,7 @@ src_mrengine_SOURCES = \
 	src/cli/cmd_daemon.c \
 	src/cli/cmd_job.c \
 	src/cli/cmd_demo.c \
+	src/cli/cmd_transcode.c \
 	src/cli/progress.c src/cli/progress.h \
 	src/cli/vmopts.c src/cli/vmopts.h
 src_mrengine_LDADD = $(MRE_LIBS)

@@ -12,7 +12,9 @@
 #include "util/size.h"
 
 static const struct mre_cli_cmd commands[] = {
+	{ "compress", mre_cmd_compress, "write an image as mrengine's compressed variant" },
 	{ "demo", mre_cmd_demo, "save, restore and verify a generated VM (a quick tour)" },
+	{ "expand", mre_cmd_expand, "write a compressed image as plain mapped-ram for QEMU" },
 	{ "extract", mre_cmd_extract, "write a RAM block's content to a raw file" },
 	{ "generate", mre_cmd_generate, "write a raw RAM file with a realistic page mix" },
 	{ "inspect", mre_cmd_inspect, "show the layout of an image or stream" },

@@ -80,11 +80,12 @@ int mre_cli_wait_job(struct mre_engine *e, const char *verb, bool quiet)
 		double secs = (double)s.total_ms / 1000;
 
 		printf("%s: %s in %.2f s (%.0f MB/s of RAM), %" PRIu64 " pages with data, %" PRIu64
-		       " zero, %s I/O, %u channel%s, %s, direct-io %s\n",
+		       " zero, %s I/O, %u channel%s, %s, direct-io %s%s\n",
 		       verb, mre_fmt_size(s.total, sz, sizeof(sz)), secs,
 		       secs > 0 ? (double)s.total / secs / 1e6 : 0.0, s.normal, s.duplicate,
 		       mre_fmt_size(s.transferred, (char[32]){ 0 }, 32), s.channels, s.channels == 1 ? "" : "s",
-		       s.backend ? s.backend : "-", s.direct_io ? "on" : "off");
+		       s.backend ? s.backend : "-", s.direct_io ? "on" : "off",
+		       s.kind != MRE_JOB_RESTORE ? "" : s.verified ? ", checksums verified" : ", checksums NOT verified");
 	}
 	return MRE_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/chan.h"
@@ -84,6 +85,28 @@ static int apply_params(struct mre_plan *plan, const struct mre_facts_params *pa
 		plan->io = b == MRE_IO_THREADS ? MRE_PLAN_IO_THREADS
 			   : b == MRE_IO_URING ? MRE_PLAN_IO_URING : MRE_PLAN_IO_AUTO;
 	}
+	if ((p = explicit(params, "x-compression")) &&
+	    mre_compression_parse(p->s ? p->s : "", &plan->compression, &plan->level))
+		return mre_err_set(err, -EINVAL,
+				   "parameter 'x-compression': '%s' is not one of none, zstd, zstd:1..zstd:19, lz4",
+				   p->s ? p->s : "");
+	if ((p = explicit(params, "x-chunk-size")))
+		plan->chunk_size = (uint64_t)p->i;
+	if ((p = explicit(params, "x-checksum"))) {
+		if (!p->s || (strcmp(p->s, "none") && strcmp(p->s, "crc32c")))
+			return mre_err_set(err, -EINVAL, "parameter 'x-checksum': '%s' is not one of none, crc32c",
+					   p->s ? p->s : "");
+		plan->checksum = strcmp(p->s, "none") ? MRE_CSUM_CRC32C : MRE_CSUM_NONE;
+	}
+	if ((p = explicit(params, "x-header"))) {
+		if (!p->s || (strcmp(p->s, "none") && strcmp(p->s, "mrengine")))
+			return mre_err_set(err, -EINVAL, "parameter 'x-header': '%s' is not one of none, mrengine",
+					   p->s ? p->s : "");
+		plan->header = strcmp(p->s, "none") ? MRE_PLAN_HEADER_MRENGINE : MRE_PLAN_HEADER_NONE;
+		if (plan->header == MRE_PLAN_HEADER_MRENGINE && !plan->header_json &&
+		    !(plan->header_json = strdup("{}")))
+			return mre_err_set(err, -ENOMEM, "out of memory");
+	}
 	if ((p = explicit(params, "x-sync")))
 		plan->sync = p->b ? MRE_SYNC_FDATASYNC : MRE_SYNC_NONE;
 	if ((p = explicit(params, "x-verify")))
@@ -97,9 +120,10 @@ int mre_engine_plan(struct mre_engine *e, enum mre_job_kind kind,
 {
 	int r;
 
-	(void)kind;
 	(void)target;
 	mre_plan_defaults(plan);
+	/* restores check checksums unless the client says otherwise */
+	plan->verify = kind == MRE_JOB_RESTORE;
 	if ((r = apply_params(plan, params, err)) || (r = mre_plan_validate(plan, err))) {
 		mre_plan_free(plan);
 		return r;

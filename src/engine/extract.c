@@ -9,9 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/check.h"
 #include "format/ram.h"
 #include "format/stream.h"
 #include "util/bytes.h"
+#include "util/sbitmap.h"
 
 #define COPY_CHUNK (4u << 20)
 
@@ -71,11 +73,47 @@ static int extract_mapped(struct mre_imagefile *f, const struct mre_image_block 
 	return r;
 }
 
+/* Compressed block: unpack each chunk (checking its CRC) and write its data pages. */
+static int extract_chunked(struct mre_imagefile *f, int bi, int out, struct mre_err *err)
+{
+	const struct mre_image_block *ib = &f->img->blocks[bi];
+	uint64_t ps = f->img->page_size, cs = ib->b.chunk_size;
+	uint8_t *stored = malloc(cs + 4096), *data = malloc(cs);
+	int r = 0;
+
+	if (!stored || !data) {
+		r = mre_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t ci = 0; ci < ib->b.nchunks && !r; ci++) {
+		const struct mre_chunk *c = &ib->chunks[ci];
+		uint64_t off = ci * cs, bytes = MRE_MIN(cs, ib->b.used_length - off);
+
+		if (c->flags == MRE_CHUNK_F_ZERO)
+			continue;
+		if ((r = mre_pread_all(f->fd, stored, c->len, c->offset))) {
+			mre_err_sys(err, r, "reading chunk %llu at 0x%llx", (unsigned long long)ci,
+				    (unsigned long long)c->offset);
+			break;
+		}
+		if ((r = mre_chunk_unpack(f->img, (unsigned)bi, ci, stored, data, err)))
+			break;
+		for (uint64_t p = 0; p < bytes / ps && !r; p++)
+			if (mre_bit_test(ib->bitmap, off / ps + p) &&
+			    (r = mre_pwrite_all(out, data + p * ps, ps, off + p * ps)))
+				mre_err_sys(err, r, "writing page %llu", (unsigned long long)(off / ps + p));
+	}
+out:
+	free(stored);
+	free(data);
+	return r;
+}
+
 struct seq_ctx {
 	int out;
 	int block;
 	uint64_t page_size;
-	uint64_t *written;  /* pages that hold data in the output */
+	struct mre_sbitmap written;  /* pages that hold data in the output */
 	uint8_t *page;
 };
 
@@ -84,11 +122,13 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 {
 	struct seq_ctx *c = u;
 	uint64_t pg = offset / c->page_size;
-	bool had = mre_bit_test(c->written, pg);
+	bool had;
 	int r = 0;
 
+	/* c->written covers the extracted block only */
 	if ((int)bi != c->block)
 		return 0;
+	had = mre_sbitmap_test(&c->written, pg);
 	switch (kind) {
 	case MRE_PAGE_ZERO:
 		if (!fill) {
@@ -97,16 +137,18 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 				memset(c->page, 0, c->page_size);
 				r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
 			}
-			c->written[pg / 64] &= ~((uint64_t)1 << (pg % 64));
+			mre_sbitmap_clear(&c->written, pg);
 			break;
 		}
 		memset(c->page, fill, c->page_size);
 		r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	case MRE_PAGE_DATA:
 		r = mre_pwrite_all(c->out, data, len, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	case MRE_PAGE_XBZRLE:
 		if (had)
@@ -117,7 +159,8 @@ static int seq_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind ki
 			return r;
 		if (!r)
 			r = mre_pwrite_all(c->out, c->page, c->page_size, offset);
-		mre_bit_set(c->written, pg);
+		if (mre_sbitmap_set(&c->written, pg))
+			return mre_err_set(err, -ENOMEM, "out of memory");
 		break;
 	}
 	if (r)
@@ -134,10 +177,8 @@ static int extract_sequential(struct mre_imagefile *f, int bi, int out, struct m
 	struct mre_rd rd;
 	int r;
 
-	c.written = calloc(1, mre_bitmap_bytes(ib->npages));
 	c.page = malloc(c.page_size);
-	if (!c.written || !c.page) {
-		free(c.written);
+	if (!c.page || mre_sbitmap_init(&c.written, ib->npages)) {
 		free(c.page);
 		return mre_err_set(err, -ENOMEM, "out of memory");
 	}
@@ -147,7 +188,7 @@ static int extract_sequential(struct mre_imagefile *f, int bi, int out, struct m
 		r = mre_walk_run(&w, &rd, &ops, &c, err);
 	mre_rd_free(&rd);
 	mre_walk_free(&w);
-	free(c.written);
+	mre_sbitmap_free(&c.written);
 	free(c.page);
 	return r;
 }
@@ -174,11 +215,13 @@ int mre_extract_block(struct mre_imagefile *f, const char *id, const char *out_p
 		return mre_err_set(err, -ENODATA,
 				   "%s: block '%s' is shared memory skipped by x-ignore-shared: the image holds no pages for it",
 				   f->path, id);
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
 		return mre_err_sys(err, -errno, "cannot create '%s'", out_path);
 	if (ftruncate(out, (off_t)ib->b.used_length)) {
 		r = mre_err_sys(err, -errno, "cannot size '%s'", out_path);
+	} else if (ib->b.chunked) {
+		r = extract_chunked(f, bi, out, err);
 	} else if (f->img->mapped_ram) {
 		r = extract_mapped(f, ib, out, err);
 	} else {

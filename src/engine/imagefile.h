@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "format/header.h"
 #include "format/image.h"
 #include "io/file.h"
 
@@ -23,6 +24,7 @@ struct mre_imagefile {
 	struct mre_fdsrc fdsrc;
 	struct mre_src src;
 	uint64_t stream_offset;
+	struct mre_header_info header;  /* what precedes the stream (kind NONE if --offset was given) */
 	struct mre_image *img;
 };
 
@@ -33,5 +35,18 @@ struct mre_imagefile {
 int mre_imagefile_open(struct mre_imagefile *f, const char *path, int fd, uint64_t offset,
 		       unsigned load_flags, struct mre_err *err);
 void mre_imagefile_close(struct mre_imagefile *f);
+
+/*
+ * Read the guest content of pages [first, first + n) of block @bi into
+ * @buf (zeros where the image holds no data), from a plain or compressed
+ * image, checking chunk CRCs. @chunkbuf must hold a chunk plus 4 KiB for
+ * compressed images (unused otherwise). Thread-safe (positioned reads).
+ */
+int mre_imagefile_read_pages(const struct mre_imagefile *f, unsigned bi, uint64_t first, uint64_t n,
+			     uint8_t *buf, uint8_t *chunkbuf, struct mre_err *err);
+
+/* Bytes [off, off + len) of the file, allocated (free() it); for metadata. */
+int mre_imagefile_read_range(const struct mre_imagefile *f, uint64_t off, uint64_t len, uint8_t **out,
+			     struct mre_err *err);
 
 #endif

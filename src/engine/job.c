@@ -205,6 +205,7 @@ void mre_job_get_stats(struct mre_job *job, struct mre_job_stats *s)
 	s->channels = job->plan.channels;
 	s->backend = job->backend;
 	s->direct_io = job->direct_io;
+	s->verified = job->verified;
 	end = mre_job_status_final(s->status) && job->end_ns ? job->end_ns : now;
 	s->total_ms = (end - job->start_ns) / 1000000u;
 	s->setup_ms = job->setup_ns ? (job->setup_ns - job->start_ns) / 1000000u : 0;

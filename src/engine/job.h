@@ -69,6 +69,7 @@ struct mre_job_stats {
 	unsigned channels;
 	const char *backend;        /* "threads" / "uring" once known */
 	bool direct_io;
+	bool verified;              /* restore: data checked against checksums */
 	char error[512];            /* failed: the reason */
 };
 

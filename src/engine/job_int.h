@@ -57,6 +57,7 @@ struct mre_job {
 	uint64_t start_ns, setup_ns, end_ns;
 	const char *backend;
 	bool direct_io;
+	bool verified;                  /* restore: checksums checked while reading */
 
 	/* rate window of the control thread's last snapshot */
 	uint64_t win_ns, win_bytes, win_pages;

@@ -3,6 +3,7 @@
 src_libmre_a_SOURCES += \
 	src/engine/engine.c src/engine/engine.h \
 	src/engine/job.c src/engine/job.h src/engine/job_int.h \
+	src/engine/writer.c src/engine/writer.h \
 	src/engine/save.c \
 	src/engine/restore.c \
 	src/engine/uri.c src/engine/uri.h \
@@ -10,4 +11,6 @@ src_libmre_a_SOURCES += \
 	src/engine/imagefile.c src/engine/imagefile.h \
 	src/engine/report.c src/engine/report.h \
 	src/engine/extract.c src/engine/extract.h \
-	src/engine/verify.c src/engine/verify.h
+	src/engine/verify.c src/engine/verify.h \
+	src/engine/check.c src/engine/check.h \
+	src/engine/transcode.c src/engine/transcode.h

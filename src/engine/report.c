@@ -18,7 +18,16 @@ static void uuid_str(const uint8_t *u, char out[37])
 
 static const char *format_name(const struct mre_image *img)
 {
-	return img->mapped_ram ? "mapped-ram" : "sequential";
+	return img->compressed ? "mapped-ram-compressed" : img->mapped_ram ? "mapped-ram" : "sequential";
+}
+
+static uint64_t stored_bytes(const struct mre_image_block *ib)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; ib->chunks && i < ib->b.nchunks; i++)
+		n += ib->chunks[i].len;
+	return n;
 }
 
 void mre_report_json(const struct mre_imagefile *f, struct mre_wbuf *wb)
@@ -33,6 +42,12 @@ void mre_report_json(const struct mre_imagefile *f, struct mre_wbuf *wb)
 	mre_jsonw_ku64(&j, "stream-offset", img->stream_offset);
 	mre_jsonw_ku64(&j, "stream-end", img->stream_end);
 	mre_jsonw_kstr(&j, "format", format_name(img));
+	mre_jsonw_key(&j, "header");
+	mre_jsonw_obj_begin(&j);
+	mre_jsonw_kstr(&j, "kind", mre_header_kind_name(f->header.kind));
+	mre_jsonw_kbool(&j, "complete", f->header.complete || f->header.kind == MRE_HEADER_NONE ||
+					f->header.kind == MRE_HEADER_FOREIGN);
+	mre_jsonw_obj_end(&j);
 	mre_jsonw_kstr(&j, "machine", img->cfg.machine);
 	mre_jsonw_ku64(&j, "page-size", img->page_size);
 	mre_jsonw_key(&j, "capabilities");
@@ -81,6 +96,16 @@ void mre_report_json(const struct mre_imagefile *f, struct mre_wbuf *wb)
 			mre_jsonw_ku64(&j, "pages-offset", ib->b.pages_offset);
 			mre_jsonw_kbool(&j, "ignored", ib->b.ignored);
 		}
+		if (ib->b.chunked) {
+			mre_jsonw_key(&j, "compression");
+			mre_jsonw_obj_begin(&j);
+			mre_jsonw_kstr(&j, "algorithm", mre_chunk_alg_name(ib->b.chunk_alg));
+			mre_jsonw_ku64(&j, "level", ib->b.chunk_level);
+			mre_jsonw_ku64(&j, "chunk-size", ib->b.chunk_size);
+			mre_jsonw_ku64(&j, "chunks", ib->b.nchunks);
+			mre_jsonw_ku64(&j, "stored-bytes", stored_bytes(ib));
+			mre_jsonw_obj_end(&j);
+		}
 		mre_jsonw_obj_end(&j);
 	}
 	mre_jsonw_arr_end(&j);
@@ -120,6 +145,17 @@ void mre_report_json(const struct mre_imagefile *f, struct mre_wbuf *wb)
 	} else {
 		mre_jsonw_null(&j);
 	}
+	mre_jsonw_key(&j, "trailer");
+	if (img->has_trailer) {
+		mre_jsonw_obj_begin(&j);
+		mre_jsonw_ku64(&j, "offset", img->trailer_offset);
+		mre_jsonw_ku64(&j, "length", img->trailer_length);
+		mre_jsonw_kbool(&j, "page-checksums", img->trailer.flags & MRE_TRAILER_F_PAGES);
+		mre_jsonw_ku64(&j, "chunk-pages", img->trailer.chunk_pages);
+		mre_jsonw_obj_end(&j);
+	} else {
+		mre_jsonw_null(&j);
+	}
 	mre_jsonw_obj_end(&j);
 }
 
@@ -132,6 +168,14 @@ void mre_report_text(const struct mre_imagefile *f, FILE *out)
 	fprintf(out, "file:           %s (%" PRIu64 " bytes)\n", f->path, f->size);
 	fprintf(out, "stream:         0x%" PRIx64 " .. 0x%" PRIx64 "\n", img->stream_offset, img->stream_end);
 	fprintf(out, "format:         %s\n", format_name(img));
+	if (f->header.kind != MRE_HEADER_NONE)
+		fprintf(out, "header:         %s%s\n", mre_header_kind_name(f->header.kind),
+			f->header.kind == MRE_HEADER_FOREIGN ? "" : f->header.complete ? " (complete)" : " (IN PROGRESS)");
+	if (img->has_trailer)
+		fprintf(out, "trailer:        at 0x%" PRIx64 ", %s\n", img->trailer_offset,
+			img->trailer.flags & MRE_TRAILER_F_PAGES ? "page checksums (CRC-32C)" : "metadata checksum only");
+	else
+		fprintf(out, "trailer:        none (no checksums)\n");
 	fprintf(out, "machine:        %s\n", img->cfg.machine);
 	fprintf(out, "page size:      %" PRIu64 "\n", img->page_size);
 	fprintf(out, "capabilities:   ");
@@ -161,6 +205,10 @@ void mre_report_text(const struct mre_imagefile *f, FILE *out)
 			ib->b.used_length, ib->npages, ib->present, ib->zero);
 		if (ib->b.ignored)
 			fprintf(out, " %25s", "(shared, not stored)");
+		else if (ib->b.chunked)
+			fprintf(out, "  %s, %" PRIu64 " chunks of %" PRIu64 " KiB, %" PRIu64 " bytes stored",
+				mre_chunk_alg_name(ib->b.chunk_alg), ib->b.nchunks, ib->b.chunk_size >> 10,
+				stored_bytes(ib));
 		else if (ib->b.mapped)
 			fprintf(out, " %#12" PRIx64 " %#12" PRIx64, ib->b.bitmap_offset, ib->b.pages_offset);
 		fputc('\n', out);

@@ -1,17 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * save.c: VM RAM -> mapped-ram file.
- *
- * Layout first (every offset is known before a byte is written), then the
- * file is sized to its final length so unwritten regions are holes and an
- * interrupted file reads as zeros where its end should be. The channels
- * each claim 8 MiB units, find the non-zero pages, set their bits and write
- * each run of present pages with one request per up to 2 MiB, straight from
- * the RAM mapping (page-aligned, so O_DIRECT needs no copy). Zero pages
- * cost nothing: their bits stay clear and their slots stay holes. Then the
- * bitmaps, the end of the stream and the device state go through the
- * buffered descriptor, everything is synced, and the file is renamed into
- * place.
+ * save.c: VM RAM -> image. The writer lays the file out; the channels each
+ * claim units (8 MiB of pages, or one compression chunk), find the pages
+ * that hold data, and hand them to the writer straight from the RAM
+ * mapping (page-aligned, so O_DIRECT needs no copy). Zero pages cost
+ * nothing: their bits stay clear and their slots stay holes, and holes of
+ * a sparse backing are not even read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,18 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/job_int.h"
+#include "engine/writer.h"
 #include "format/config.h"
-#include "format/qemu.h"
-#include "format/ram.h"
-#include "format/stream.h"
-#include "io/dio.h"
-#include "io/fdset.h"
 #include "io/file.h"
-#include "io/outfile.h"
 #include "util/bytes.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/zero.h"
 
@@ -38,27 +29,16 @@
  * the id to be consistent within the ram section. */
 #define SAVE_RAM_SECTION_ID 1u
 #define MAX_DEVICE_STATE (256u << 20)
-
-struct save_block {
-	struct mre_ramblock *rb;
-	uint64_t npages;
-	uint64_t *bitmap;
-	struct mre_mr_layout lay;
-};
+/* Sparse backings are probed in chunks of this many bytes. */
+#define SPARSE_CHUNK (1u << 20)
 
 struct save_ctx {
 	struct mre_job *job;
-	struct save_block *blocks;
-	unsigned nblocks;
+	struct mre_writer *w;
 	struct mre_unit *units;
 	uint64_t nunits;
 	uint64_t page_size;
-	struct mre_outfile out;
-	struct mre_config cfg;
-	struct mre_wbuf head;    /* header .. MEM_SIZE word */
-	struct mre_wbuf tail;    /* EOS .. vmdesc */
-	uint64_t tail_offset;
-	uint64_t file_end;
+	uint64_t chunk_pages;     /* compressed: pages per unit (one chunk) */
 	uint8_t *device_state;
 	size_t device_state_len;
 };
@@ -92,153 +72,119 @@ static int load_device_state(struct save_ctx *c, struct mre_err *err)
 	return 0;
 }
 
-/* Compute every offset, and the bytes of the head and the tail. */
-static int plan_layout(struct save_ctx *c, struct mre_err *err)
+/* Metadata for an mrengine header: who, what, how, when. */
+static char *build_meta(const struct mre_job *job)
+{
+	const struct mre_vm *vm = job->vm;
+	struct mre_wbuf wb;
+	struct mre_jsonw j;
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	mre_wbuf_init(&wb);
+	mre_jsonw_init(&j, &wb);
+	mre_jsonw_obj_begin(&j);
+	mre_jsonw_kstr(&j, "mrengine", PACKAGE_VERSION);
+	mre_jsonw_kstr(&j, "created", when);
+	mre_jsonw_key(&j, "vm");
+	mre_jsonw_obj_begin(&j);
+	mre_jsonw_kstr(&j, "name", vm->name ? vm->name : "");
+	if (vm->has_uuid) {
+		char u[40];
+		const uint8_t *x = vm->uuid;
+
+		snprintf(u, sizeof(u), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], x[13],
+			 x[14], x[15]);
+		mre_jsonw_kstr(&j, "uuid", u);
+	}
+	mre_jsonw_kstr(&j, "machine", vm->machine ? vm->machine : MRE_VM_DEFAULT_MACHINE);
+	mre_jsonw_key(&j, "labels");
+	mre_jsonw_obj_begin(&j);
+	for (unsigned i = 0; i < vm->nlabels; i++)
+		mre_jsonw_kstr(&j, vm->labels[i].key, vm->labels[i].value);
+	mre_jsonw_obj_end(&j);
+	mre_jsonw_obj_end(&j);
+	if (job->plan.policy)
+		mre_jsonw_kstr(&j, "policy", job->plan.policy);
+	mre_jsonw_key(&j, "plan");
+	mre_plan_json(&job->plan, &j);
+	if (job->plan.header_json) {
+		mre_jsonw_key(&j, "data");
+		mre_jsonw_raw(&j, job->plan.header_json, strlen(job->plan.header_json));
+	}
+	mre_jsonw_obj_end(&j);
+	mre_wbuf_u8(&wb, 0);
+	if (mre_wbuf_err(&wb)) {
+		mre_wbuf_free(&wb);
+		return NULL;
+	}
+	return (char *)wb.data;
+}
+
+static int open_writer(struct save_ctx *c, struct mre_err *err)
 {
 	struct mre_job *job = c->job;
 	struct mre_vm *vm = job->vm;
-	struct mre_wbuf vmdesc;
-	uint64_t pos, total = 0, nunits = 0;
+	struct mre_writer_block *wb = calloc(vm->nblocks, sizeof(*wb));
+	struct mre_config cfg;
+	char *meta = NULL;
 	int r;
 
-	memset(&c->cfg, 0, sizeof(c->cfg));
-	snprintf(c->cfg.machine, sizeof(c->cfg.machine), "%s", vm->machine ? vm->machine : MRE_VM_DEFAULT_MACHINE);
-	mre_config_set_cap(&c->cfg, "mapped-ram", true);
-
-	c->blocks = calloc(vm->nblocks, sizeof(*c->blocks));
-	if (!c->blocks)
+	if (!wb)
 		return mre_err_set(err, -ENOMEM, "out of memory");
-	c->nblocks = vm->nblocks;
-	for (unsigned i = 0; i < vm->nblocks; i++) {
-		struct save_block *b = &c->blocks[i];
-
-		b->rb = vm->blocks[i];
-		b->npages = b->rb->size / c->page_size;
-		b->bitmap = calloc(1, mre_bitmap_bytes(b->npages) + 8);
-		if (!b->bitmap)
-			return mre_err_set(err, -ENOMEM, "out of memory for the bitmap of '%s'", b->rb->id);
-		total += b->rb->size;
-		nunits += (b->npages + MRE_JOB_UNIT_PAGES - 1) / MRE_JOB_UNIT_PAGES;
-	}
-
-	mre_wbuf_init(&c->head);
-	mre_emit_file_header(&c->head);
-	mre_config_emit(&c->head, &c->cfg);
-	mre_emit_ram_start(&c->head, SAVE_RAM_SECTION_ID, total);
-	pos = job->offset + c->head.len;
-	for (unsigned i = 0; i < c->nblocks; i++) {
-		struct save_block *b = &c->blocks[i];
-
-		r = mre_mr_layout_block(pos, b->rb->id, b->rb->size, c->page_size, job->plan.alignment, false,
-					&b->lay);
-		if (r)
-			return mre_err_set(err, r, "block '%s' does not fit in a file", b->rb->id);
-		pos = b->lay.end_offset;
-	}
-	c->tail_offset = pos;
-
-	mre_wbuf_init(&c->tail);
-	mre_emit_ram_end(&c->tail, SAVE_RAM_SECTION_ID);
-	mre_wbuf_put(&c->tail, c->device_state, c->device_state_len);
-	mre_wbuf_init(&vmdesc);
-	mre_vmdesc_build(&vmdesc, &c->cfg, c->page_size, NULL);
-	mre_emit_eof(&c->tail, (const char *)vmdesc.data, vmdesc.len);
-	r = mre_wbuf_err(&vmdesc);
-	mre_wbuf_free(&vmdesc);
-	if (r || mre_wbuf_err(&c->head) || mre_wbuf_err(&c->tail))
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.machine, sizeof(cfg.machine), "%s", vm->machine ? vm->machine : MRE_VM_DEFAULT_MACHINE);
+	for (unsigned i = 0; i < vm->nblocks; i++)
+		wb[i] = (struct mre_writer_block){ .id = vm->blocks[i]->id, .used_length = vm->blocks[i]->size };
+	if (job->plan.header == MRE_PLAN_HEADER_MRENGINE && !(meta = build_meta(job))) {
+		free(wb);
 		return mre_err_set(err, -ENOMEM, "out of memory");
-	c->file_end = c->tail_offset + c->tail.len;
-
-	c->units = calloc(nunits ? nunits : 1, sizeof(*c->units));
-	if (!c->units)
-		return mre_err_set(err, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < c->nblocks; i++)
-		for (uint64_t p = 0; p < c->blocks[i].npages; p += MRE_JOB_UNIT_PAGES)
-			c->units[c->nunits++] = (struct mre_unit){
-				.block = i,
-				.first = p,
-				.npages = MRE_MIN((uint64_t)MRE_JOB_UNIT_PAGES, c->blocks[i].npages - p),
-			};
-	return 0;
-}
-
-static int open_output(struct save_ctx *c, struct mre_err *err)
-{
-	struct mre_job *job = c->job;
-	int64_t set;
-	int r = mre_fdset_path_id(job->path, &set);
-
-	if (r < 0)
-		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", job->path);
-	if (r == 1) {
-		int fd, page_fd;
-
-		if (!job->fdsets)
-			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", job->path);
-		r = mre_fdsets_open_pair(job->fdsets, set, true, job->plan.direct_io, &fd, &page_fd, err);
-		if (r)
-			return r;
-		return mre_outfile_open_fds(&c->out, fd, page_fd, job->offset, err);
 	}
-	return mre_outfile_open_path(&c->out, job->path, job->offset, job->plan.direct_io, err);
-}
-
-static int write_meta(struct save_ctx *c, const void *buf, size_t len, uint64_t off, const char *what,
-		      struct mre_err *err)
-{
-	int r = mre_pwrite_all(c->out.fd, buf, len, off);
-
-	if (r)
-		return mre_err_sys(err, r, "writing %s at offset 0x%llx", what, (unsigned long long)off);
-	atomic_fetch_add(&c->job->transferred, len);
-	return 0;
-}
-
-/* The stream up to the first page region, and each block's entry + header. */
-static int write_head(struct save_ctx *c, struct mre_err *err)
-{
-	struct mre_wbuf wb;
-	int r;
-
-	if (ftruncate(c->out.fd, (off_t)c->file_end))
-		return mre_err_sys(err, -errno, "cannot size the file to %llu bytes",
-				   (unsigned long long)c->file_end);
-	if ((r = write_meta(c, c->head.data, c->head.len, c->job->offset, "the stream header", err)))
-		return r;
-	mre_wbuf_init(&wb);
-	for (unsigned i = 0; i < c->nblocks && !r; i++) {
-		struct save_block *b = &c->blocks[i];
-
-		mre_wbuf_reset(&wb);
-		mre_mem_entry_emit(&wb, b->rb->id, b->rb->size, false, 0);
-		mre_mr_header_emit(&wb, MRE_MR_VERSION, c->page_size, b->lay.bitmap_offset, b->lay.pages_offset);
-		r = mre_wbuf_err(&wb) ? mre_err_set(err, -ENOMEM, "out of memory")
-				      : write_meta(c, wb.data, wb.len, b->lay.entry_offset, "a block header", err);
-	}
-	mre_wbuf_free(&wb);
+	r = mre_writer_open(&(struct mre_writer_opts){
+				    .plan = &job->plan,
+				    .cfg = &cfg,
+				    .ram_section_id = SAVE_RAM_SECTION_ID,
+				    .page_size = c->page_size,
+				    .blocks = wb,
+				    .nblocks = vm->nblocks,
+				    .post = c->device_state,
+				    .post_len = c->device_state_len,
+				    .meta = meta,
+				    .was_running = vm->running,
+				    .path = job->path,
+				    .offset = job->offset,
+				    .fdsets = job->fdsets,
+				    .transferred = &job->transferred,
+			    },
+			    &c->w, err);
+	free(meta);
+	free(wb);
 	return r;
 }
 
-static int write_run(struct mre_chan *ch, struct save_ctx *c, struct save_block *b, uint64_t first,
-		     uint64_t end)
+static int plan_units(struct save_ctx *c, struct mre_err *err)
 {
-	uint64_t off = first * c->page_size, len = (end - first) * c->page_size;
+	struct mre_vm *vm = c->job->vm;
+	uint64_t per = MRE_JOB_UNIT_PAGES, n = 0;
 
-	while (len) {
-		size_t n = (size_t)MRE_MIN(len, (uint64_t)MRE_JOB_MAX_IO);
-		int r = mre_chan_write(ch, b->rb->host + off, n, b->lay.pages_offset + off);
+	if (mre_writer_compressed(c->w))
+		per = c->chunk_pages = mre_writer_chunk_size(c->w) / c->page_size;
+	for (unsigned i = 0; i < vm->nblocks; i++)
+		n += (vm->blocks[i]->size / c->page_size + per - 1) / per;
+	c->units = calloc(n ? n : 1, sizeof(*c->units));
+	if (!c->units)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < vm->nblocks; i++) {
+		uint64_t np = vm->blocks[i]->size / c->page_size;
 
-		if (r)
-			return r;
-		atomic_fetch_add_explicit(&c->job->transferred, n, memory_order_relaxed);
-		off += n;
-		len -= n;
+		for (uint64_t p = 0; p < np; p += per)
+			c->units[c->nunits++] = (struct mre_unit){ .block = i, .first = p, .npages = MRE_MIN(per, np - p) };
 	}
 	return 0;
 }
-
-/* Sparse backings are probed in chunks of this many bytes. */
-#define SPARSE_CHUNK (1u << 20)
 
 /*
  * Where the next data of @rb's backing is at or after byte @off: the offset,
@@ -257,45 +203,55 @@ static uint64_t next_data(const struct mre_ramblock *rb, uint64_t off, uint64_t 
 	return (uint64_t)d < end ? (uint64_t)d : end;
 }
 
-/* Scan pages [first, end) and write each run of non-zero pages. */
-static int save_range(struct mre_chan *ch, struct save_ctx *c, struct save_block *b,
+/* Scan pages [first, end) and hand each run of non-zero pages to the writer. */
+static int save_range(struct mre_chan *ch, struct save_ctx *c, unsigned bi, const uint8_t *host,
 		      uint64_t first, uint64_t end, uint64_t *normal)
 {
-	const uint8_t *host = b->rb->host;
 	uint64_t ps = c->page_size, run = UINT64_MAX;
 	int r;
 
 	for (uint64_t p = first; p < end; p++) {
 		if (!mre_is_zero(host + p * ps, ps)) {
-			mre_bit_set(b->bitmap, p);
 			(*normal)++;
 			if (run == UINT64_MAX)
 				run = p;
 		} else if (run != UINT64_MAX) {
-			if ((r = write_run(ch, c, b, run, p)))
+			if ((r = mre_writer_put_pages(c->w, ch, bi, run, p - run, host + run * ps)))
 				return r;
 			run = UINT64_MAX;
 		}
 	}
-	return run != UINT64_MAX ? write_run(ch, c, b, run, end) : 0;
+	return run != UINT64_MAX ? mre_writer_put_pages(c->w, ch, bi, run, end - run, host + run * ps) : 0;
 }
 
 static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
 {
 	struct save_ctx *c = ctx;
 	const struct mre_unit *un = &c->units[u];
-	struct save_block *b = &c->blocks[un->block];
+	const struct mre_ramblock *rb = c->job->vm->blocks[un->block];
 	uint64_t ps = c->page_size, pos = un->first * ps, end = (un->first + un->npages) * ps;
 	uint64_t normal = 0;
 	int r;
 
-	while (pos < end) {
-		uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
-		uint64_t d = next_data(b->rb, pos, chunk_end) / ps * ps;
+	if (c->chunk_pages) {
+		/* compressed: one chunk; a chunk of holes is not even read */
+		bool data = next_data(rb, pos, end) < end;
 
-		if (d < chunk_end && (r = save_range(ch, c, b, d / ps, chunk_end / ps, &normal)))
+		if ((r = mre_writer_put_chunk(c->w, ch, un->block, un->first / c->chunk_pages,
+					      data ? rb->host + pos : NULL, err)))
 			return r;
-		pos = chunk_end;
+		for (uint64_t p = un->first; data && p < un->first + un->npages; p++)
+			normal += !mre_is_zero(rb->host + p * ps, ps);
+	} else {
+		while (pos < end) {
+			uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
+			uint64_t d = next_data(rb, pos, chunk_end) / ps * ps;
+
+			if (d < chunk_end &&
+			    (r = save_range(ch, c, un->block, rb->host, d / ps, chunk_end / ps, &normal)))
+				return r;
+			pos = chunk_end;
+		}
 	}
 	atomic_fetch_add_explicit(&c->job->normal, normal, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->job->duplicate, un->npages - normal, memory_order_relaxed);
@@ -303,54 +259,23 @@ static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err 
 	return 0;
 }
 
-static int write_bitmaps_and_tail(struct save_ctx *c, struct mre_err *err)
-{
-	int r;
-
-	for (unsigned i = 0; i < c->nblocks; i++) {
-		struct save_block *b = &c->blocks[i];
-
-		mre_bitmap_to_le(b->bitmap, b->lay.bitmap_bytes / 8);
-		r = write_meta(c, b->bitmap, b->lay.bitmap_bytes, b->lay.bitmap_offset, "a bitmap", err);
-		mre_bitmap_from_le(b->bitmap, b->lay.bitmap_bytes / 8);
-		if (r)
-			return r;
-	}
-	return write_meta(c, c->tail.data, c->tail.len, c->tail_offset, "the end of the stream", err);
-}
-
-static void save_ctx_free(struct save_ctx *c)
-{
-	for (unsigned i = 0; c->blocks && i < c->nblocks; i++)
-		free(c->blocks[i].bitmap);
-	free(c->blocks);
-	free(c->units);
-	free(c->device_state);
-	mre_wbuf_free(&c->head);
-	mre_wbuf_free(&c->tail);
-}
-
 int mre_save_run(struct mre_job *job, struct mre_err *err)
 {
 	struct save_ctx c = { .job = job, .page_size = job->page_size };
-	struct mre_chan_cfg cc;
 	enum mre_io_backend used = MRE_IO_AUTO;
+	struct mre_chan_cfg cc;
 	uint64_t t_pages;
 	int r;
 
-	c.out.fd = c.out.page_fd = -1;
-	if ((r = load_device_state(&c, err)) || (r = plan_layout(&c, err)))
+	if ((r = load_device_state(&c, err)) || (r = open_writer(&c, err)))
 		goto out;
-	if ((r = open_output(&c, err)))
-		goto out;
-	job->direct_io = c.out.direct_io;
-	if ((r = write_head(&c, err)))
+	if ((r = plan_units(&c, err)))
 		goto fail;
-
+	job->direct_io = mre_writer_direct_io(c.w);
 	memset(&cc, 0, sizeof(cc));
 	cc.backend = mre_job_backend(job);
 	cc.nchan = job->plan.channels;
-	cc.fd = c.out.page_fd;
+	cc.fd = mre_writer_page_fd(c.w);
 	cc.cancel = &job->cancel;
 	cc.max_bandwidth = &job->max_bandwidth;
 	job->setup_ns = mre_now_ns();
@@ -361,22 +286,19 @@ int mre_save_run(struct mre_job *job, struct mre_err *err)
 		goto fail;
 	t_pages = mre_now_ns();
 	mre_job_set_status(job, MRE_JOB_DEVICE);
-	if ((r = write_bitmaps_and_tail(&c, err)))
-		goto fail;
-	if (job->plan.sync == MRE_SYNC_FDATASYNC && (r = mre_outfile_sync(&c.out, err)))
-		goto fail;
-	mre_debug("save: setup %.3f s, pages %.3f s, metadata + sync %.3f s",
-		  (double)(job->setup_ns - job->start_ns) / 1e9, (double)(t_pages - job->setup_ns) / 1e9,
-		  (double)(mre_now_ns() - t_pages) / 1e9);
 	if (atomic_load(&job->cancel)) {
 		r = mre_err_set(err, MRE_ECANCELED, "cancelled");
 		goto fail;
 	}
-	r = mre_outfile_commit(&c.out, err);
+	r = mre_writer_finish(c.w, err);
+	c.w = NULL;
+	mre_debug("save: setup %.3f s, pages %.3f s, finish %.3f s", (double)(job->setup_ns - job->start_ns) / 1e9,
+		  (double)(t_pages - job->setup_ns) / 1e9, (double)(mre_now_ns() - t_pages) / 1e9);
 	goto out;
 fail:
-	mre_outfile_abort(&c.out);
+	mre_writer_abort(c.w);
 out:
-	save_ctx_free(&c);
+	free(c.units);
+	free(c.device_state);
 	return r;
 }

@@ -247,3 +247,61 @@ void mre_vmdesc_build(struct mre_wbuf *wb, const struct mre_config *cfg, uint64_
 	mre_wbuf_printf(wb, ", \"page_size\": %llu, \"devices\": [%s]}", (unsigned long long)page_size,
 			devices ? devices : "");
 }
+
+/* Index just past the JSON value starting at json[i] (an object here), or 0. */
+static size_t skip_value(const char *json, size_t len, size_t i)
+{
+	int depth = 0;
+	bool str = false;
+
+	for (; i < len; i++) {
+		char ch = json[i];
+
+		if (str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				str = false;
+			continue;
+		}
+		if (ch == '"')
+			str = true;
+		else if (ch == '{' || ch == '[')
+			depth++;
+		else if ((ch == '}' || ch == ']') && --depth == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+int mre_vmdesc_set_config(const char *json, size_t len, const struct mre_config *cfg,
+			  struct mre_wbuf *out)
+{
+	static const char key[] = "\"configuration\"";
+	size_t i = 0, rest;
+
+	while (i < len && (json[i] == ' ' || json[i] == '\n'))
+		i++;
+	if (i >= len || json[i] != '{')
+		return -EINVAL;
+	i++;
+	while (i < len && json[i] == ' ')
+		i++;
+	mre_wbuf_put(out, "{\"configuration\": ", 18);
+	mre_config_vmdesc(out, cfg);
+	if (len - i >= sizeof(key) - 1 && !memcmp(json + i, key, sizeof(key) - 1)) {
+		/* skip the old member: "configuration", ':', the object, ',' */
+		i += sizeof(key) - 1;
+		while (i < len && (json[i] == ' ' || json[i] == ':'))
+			i++;
+		if (i >= len || json[i] != '{' || !(i = skip_value(json, len, i)))
+			return -EINVAL;
+		while (i < len && (json[i] == ' ' || json[i] == ','))
+			i++;
+	}
+	rest = len - i;
+	if (rest && json[i] != '}')
+		mre_wbuf_put(out, ", ", 2);
+	mre_wbuf_put(out, json + i, rest);
+	return mre_wbuf_err(out);
+}

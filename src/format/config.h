@@ -49,4 +49,12 @@ void mre_config_vmdesc(struct mre_wbuf *wb, const struct mre_config *cfg);
 void mre_vmdesc_build(struct mre_wbuf *wb, const struct mre_config *cfg, uint64_t page_size,
 		      const char *devices);
 
+/*
+ * Copy the vmdesc JSON @json with its "configuration" member replaced by
+ * one describing @cfg (or inserted first when the vmdesc has none, as in
+ * QEMU 7.2's). -EINVAL if @json is not a JSON object.
+ */
+int mre_vmdesc_set_config(const char *json, size_t len, const struct mre_config *cfg,
+			  struct mre_wbuf *out);
+
 #endif

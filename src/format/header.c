@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/mrheader.h"
 #include "format/qemu.h"
 #include "util/bytes.h"
 
@@ -92,6 +93,34 @@ int mre_header_detect(const struct mre_src *src, struct mre_header_info *hi, str
 	if (got >= sizeof(stream_sig) && !memcmp(h, stream_sig, sizeof(stream_sig))) {
 		hi->kind = MRE_HEADER_NONE;
 		hi->complete = true;
+		return 0;
+	}
+	if (got >= MRE_MRHEADER_FIXED && !memcmp(h, MRE_MRHEADER_MAGIC, 8)) {
+		struct mre_mrheader mh;
+
+		r = mre_mrheader_decode(h, got, &mh, err);
+		if (r > 0) {
+			/* the metadata is longer than what was read: read it all for the CRC */
+			size_t need = (size_t)r;
+			uint8_t *full = malloc(need);
+
+			if (!full)
+				return mre_err_set(err, -ENOMEM, "out of memory for the header");
+			r = read_at(src, full, need, 0, &got);
+			if (!r && got < need)
+				r = mre_err_set(err, MRE_EFORMAT, "mrengine header: metadata truncated");
+			else if (!r)
+				r = mre_mrheader_decode(full, need, &mh, err);
+			free(full);
+		}
+		if (r)
+			return r < 0 ? r : mre_err_set(err, MRE_EFORMAT, "mrengine header: metadata truncated");
+		hi->kind = MRE_HEADER_MRENGINE;
+		hi->complete = mh.state == MRE_MRHEADER_COMPLETE;
+		hi->stream_offset = mh.stream_offset;
+		if (!sig_at(src, hi->stream_offset))
+			return mre_err_set(err, MRE_EFORMAT, "mrengine header: no QEMU stream at offset 0x%llx",
+					   (unsigned long long)hi->stream_offset);
 		return 0;
 	}
 	if (got == sizeof(h) && (!memcmp(h, "LibvirtQemudSave", 16) || !memcmp(h, "LibvirtQemudPart", 16)))

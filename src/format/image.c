@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "format/qemu.h"
+#include "util/sbitmap.h"
 
 /* A bitmap may not be larger than this (covers a 64 TiB block of 4 KiB pages). */
 #define MAX_BITMAP_BYTES (2ULL << 30)
@@ -17,6 +18,7 @@ struct load_ctx {
 	struct mre_walk *w;
 	unsigned flags;
 	size_t elem_cap;
+	struct mre_sbitmap *seq;  /* sequential: pages holding data, per block */
 };
 
 static int on_elem(void *u, const struct mre_elem *el, struct mre_err *err)
@@ -99,7 +101,16 @@ static int on_block(void *u, unsigned idx, const struct mre_block *b, struct mre
 			return 0;
 		return read_mr_bitmap(c, ib, err);
 	}
-	return alloc_bitmap(ib, err);
+	if (idx % 8 == 0) {
+		struct mre_sbitmap *ns = realloc(c->seq, (idx + 8) * sizeof(*ns));
+
+		if (!ns)
+			return mre_err_set(err, -ENOMEM, "out of memory for the block list");
+		c->seq = ns;
+	}
+	if (mre_sbitmap_init(&c->seq[idx], ib->npages))
+		return mre_err_set(err, -ENOMEM, "out of memory for the pages of block '%s'", b->id);
+	return 0;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -107,32 +118,22 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
+/* Sequential records: the final state of each page (last record wins). */
 static int on_page(void *u, unsigned bi, uint64_t offset, enum mre_page_kind kind,
 		   const uint8_t *data, size_t len, uint8_t fill, struct mre_err *err)
 {
 	struct load_ctx *c = u;
-	struct mre_image_block *ib = &c->img->blocks[bi];
+	struct mre_sbitmap *bm = &c->seq[bi];
 	uint64_t page = offset / c->w->page_size;
-	uint64_t bit = (uint64_t)1 << (page % 64);
+	bool present = kind == MRE_PAGE_XBZRLE || (kind == MRE_PAGE_ZERO ? fill != 0 : !all_zero(data, len));
 
-	switch (kind) {
-	case MRE_PAGE_ZERO:
-		if (fill)
-			ib->bitmap[page / 64] |= bit;
-		else
-			ib->bitmap[page / 64] &= ~bit;
-		break;
-	case MRE_PAGE_DATA:
-		if (all_zero(data, len))
-			ib->bitmap[page / 64] &= ~bit;
-		else
-			ib->bitmap[page / 64] |= bit;
-		break;
-	case MRE_PAGE_XBZRLE:
-		/* a delta always changes at least one byte: treat as data */
-		ib->bitmap[page / 64] |= bit;
-		break;
+	if (!present) {
+		mre_sbitmap_clear(bm, page);
+		return 0;
 	}
+	if (mre_sbitmap_set(bm, page))
+		return mre_err_set(err, -ENOMEM, "out of memory for the pages of block '%s'",
+				   c->img->blocks[bi].b.id);
 	return 0;
 }
 
@@ -140,9 +141,12 @@ void mre_image_free(struct mre_image *img)
 {
 	if (!img)
 		return;
-	for (unsigned i = 0; i < img->nblocks; i++)
+	for (unsigned i = 0; i < img->nblocks; i++) {
 		free(img->blocks[i].bitmap);
+		free(img->blocks[i].chunks);
+	}
 	free(img->blocks);
+	mre_trailer_free(&img->trailer);
 	free(img->elems);
 	free(img);
 }
@@ -153,6 +157,79 @@ int mre_image_find_block(const struct mre_image *img, const char *id)
 		if (!strcmp(img->blocks[i].b.id, id))
 			return (int)i;
 	return -1;
+}
+
+/* The trailer, if the file ends with one after the stream (and the data area). */
+static int load_trailer(struct mre_rd *rd, struct mre_image *img, struct mre_err *err)
+{
+	uint64_t size = rd->src.size, len;
+	uint8_t tail[MRE_TRAILER_END], *buf;
+	int r;
+
+	img->data_end = size;
+	if (size == MRE_SIZE_UNKNOWN || size - img->stream_end < MRE_TRAILER_END)
+		return 0;
+	if ((r = mre_rd_pread(rd, tail, sizeof(tail), size - sizeof(tail), "end of the file", err)))
+		return r;
+	len = mre_trailer_length(tail);
+	if (!len)
+		return 0;
+	if (len > size - img->stream_end || len > MRE_TRAILER_MAX)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: trailer length %llu does not fit after the stream (ends at 0x%llx)",
+				   (unsigned long long)(size - 16), (unsigned long long)len,
+				   (unsigned long long)img->stream_end);
+	buf = malloc(len);
+	if (!buf)
+		return mre_err_set(err, -ENOMEM, "out of memory for the trailer");
+	r = mre_rd_pread(rd, buf, len, size - len, "trailer", err);
+	if (!r)
+		r = mre_trailer_decode(buf, len, size - len, &img->trailer, err);
+	free(buf);
+	if (r)
+		return r;
+	img->has_trailer = true;
+	img->trailer_offset = size - len;
+	img->trailer_length = len;
+	img->data_end = img->trailer_offset;
+	if (img->trailer.stream_offset != img->stream_offset || img->trailer.stream_end != img->stream_end)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: trailer describes a stream at 0x%llx..0x%llx, but the stream is at 0x%llx..0x%llx",
+				   (unsigned long long)img->trailer_offset,
+				   (unsigned long long)img->trailer.stream_offset,
+				   (unsigned long long)img->trailer.stream_end,
+				   (unsigned long long)img->stream_offset, (unsigned long long)img->stream_end);
+	return 0;
+}
+
+/* Compressed blocks: read and check every chunk table entry. */
+static int load_chunks(struct mre_rd *rd, struct mre_image *img, struct mre_err *err)
+{
+	for (unsigned i = 0; i < img->nblocks; i++) {
+		struct mre_image_block *ib = &img->blocks[i];
+		struct mre_chunk_hdr h = { ib->b.chunk_alg, ib->b.chunk_level, ib->b.chunk_size, ib->b.nchunks };
+		uint64_t bytes = ib->b.nchunks * MRE_CHUNK_ENTRY;
+		uint8_t *buf;
+		int r;
+
+		if (!ib->b.chunked)
+			continue;
+		buf = malloc(bytes ? bytes : 1);
+		ib->chunks = calloc(ib->b.nchunks ? ib->b.nchunks : 1, sizeof(*ib->chunks));
+		if (!buf || !ib->chunks) {
+			free(buf);
+			return mre_err_set(err, -ENOMEM, "out of memory for the chunk table of '%s'", ib->b.id);
+		}
+		r = mre_rd_pread(rd, buf, bytes, ib->b.pages_offset + MRE_CHUNK_HDR, "chunk table", err);
+		if (!r)
+			r = mre_chunk_entries_decode(buf, ib->b.pages_offset, &h, ib->b.used_length, img->stream_end,
+						     img->data_end, ib->b.chunk_size + ib->b.chunk_size / 8 + 65536,
+						     ib->chunks, err);
+		free(buf);
+		if (r)
+			return mre_err_prefix(err, "RAM block '%s'", ib->b.id);
+	}
+	return 0;
 }
 
 int mre_image_load(const struct mre_src *src, uint64_t stream_offset, unsigned flags,
@@ -191,14 +268,21 @@ int mre_image_load(const struct mre_src *src, uint64_t stream_offset, unsigned f
 		img->vmdesc_offset = w.vmdesc_offset;
 		img->vmdesc_len = w.vmdesc_len;
 		img->stream_end = w.end;
-		if (!w.mapped_ram) {
-			for (unsigned i = 0; i < img->nblocks; i++) {
-				struct mre_image_block *ib = &img->blocks[i];
-
-				ib->present = mre_bitmap_count(ib->bitmap, ib->npages);
-			}
-		}
+		img->compressed = w.compressed;
+		img->data_end = src->size;
+		if (!(flags & MRE_IMAGE_STREAM_ONLY))
+			r = load_trailer(&rd, img, err);
+		if (!r && img->compressed)
+			r = load_chunks(&rd, img, err);
 	}
+	if (!r) {
+		if (!w.mapped_ram)
+			for (unsigned i = 0; i < img->nblocks; i++)
+				img->blocks[i].present = mre_sbitmap_count(&c.seq[i]);
+	}
+	for (unsigned i = 0; c.seq && i < img->nblocks; i++)
+		mre_sbitmap_free(&c.seq[i]);
+	free(c.seq);
 	mre_rd_free(&rd);
 	mre_walk_free(&w);
 	if (r) {

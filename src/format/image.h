@@ -6,21 +6,25 @@
  *
  * For mapped-ram files the bitmaps are read and checked (no bit beyond the
  * block's length). For sequential files the page records are replayed to
- * learn each page's final state (last record wins), which costs one bit per
- * page. Built by mre_image_load() through the stream walker; pure codec, all
+ * learn each page's final state (last record wins); memory grows with the
+ * records present, not with the block sizes claimed. Built by mre_image_load() through the stream walker; pure codec, all
  * reads go through the caller's struct mre_src.
  */
 #ifndef MRE_FORMAT_IMAGE_H
 #define MRE_FORMAT_IMAGE_H
 
+#include "format/chunked.h"
 #include "format/stream.h"
+#include "format/trailer.h"
 
 struct mre_image_block {
 	struct mre_block b;
 	uint64_t npages;
 	uint64_t present;   /* pages holding data */
 	uint64_t zero;      /* npages - present */
-	uint64_t *bitmap;   /* host-order words; bit i set = page i has data */
+	uint64_t *bitmap;   /* mapped-ram: host-order words; bit i set = page i has data
+			     * (sequential streams: NULL, only the counts are kept) */
+	struct mre_chunk *chunks; /* compressed variant: b.nchunks entries */
 };
 
 struct mre_image {
@@ -42,10 +46,18 @@ struct mre_image {
 	uint64_t vmdesc_offset;
 	uint64_t vmdesc_len;
 	uint64_t stream_end;      /* one past the vmdesc (or EOF byte) */
+	bool compressed;          /* mrengine's compressed variant */
+	/* what follows the stream */
+	bool has_trailer;
+	uint64_t trailer_offset;
+	uint64_t trailer_length;
+	struct mre_trailer trailer;
+	uint64_t data_end;        /* end of the compressed data area (= trailer or file end) */
 };
 
 enum {
 	MRE_IMAGE_NO_BITMAPS = 1 << 0, /* mapped-ram: skip reading the bitmaps */
+	MRE_IMAGE_STREAM_ONLY = 1 << 1, /* ignore what follows the stream (no trailer lookup) */
 };
 
 /*

@@ -7,4 +7,7 @@ src_libmre_a_SOURCES += \
 	src/format/ram.c src/format/ram.h \
 	src/format/stream.c src/format/stream.h \
 	src/format/image.c src/format/image.h \
-	src/format/header.c src/format/header.h
+	src/format/header.c src/format/header.h \
+	src/format/mrheader.c src/format/mrheader.h \
+	src/format/trailer.c src/format/trailer.h \
+	src/format/chunked.c src/format/chunked.h

@@ -30,7 +30,13 @@ struct mre_block {
 	uint64_t mr_page_size;
 	uint64_t header_offset;
 	uint64_t bitmap_offset;
-	uint64_t pages_offset;
+	uint64_t pages_offset;      /* compressed variant: the chunk table */
+	/* compressed variant (mr_version == MRE_MR_VERSION_CHUNKED) */
+	bool chunked;
+	uint32_t chunk_alg;
+	uint32_t chunk_level;
+	uint64_t chunk_size;
+	uint64_t nchunks;
 };
 
 /* Bytes of the mapped-ram bitmap for @npages pages (whole 64-bit words). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/chunked.h"
 #include "format/qemu.h"
 #include "util/bytes.h"
 
@@ -84,6 +85,33 @@ static int find_block(const struct mre_walk *w, const char *id)
 	return -1;
 }
 
+/* Compressed variant: the chunk table follows the bitmap inline. */
+static int parse_chunk_table(struct mre_walk *w, struct mre_rd *rd, struct mre_block *b,
+			     uint64_t bm_end, struct mre_err *err)
+{
+	struct mre_chunk_hdr h;
+	int r;
+
+	if (b->pages_offset < bm_end || b->pages_offset % 8)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: block '%s': chunk table at 0x%llx overlaps the bitmap or is not 8-byte aligned",
+				   OFF(b->header_offset), b->id, OFF(b->pages_offset));
+	if ((r = mre_rd_seek(rd, b->pages_offset, "chunk table", err)) ||
+	    (r = mre_rd_need(rd, MRE_CHUNK_HDR, "chunk table header", err)) ||
+	    (r = mre_chunk_hdr_decode(mre_rd_ptr(rd), b->pages_offset, b->used_length, w->page_size, &h, err)))
+		return r;
+	b->chunk_alg = h.alg;
+	b->chunk_level = h.level;
+	b->chunk_size = h.chunk_size;
+	b->nchunks = h.nchunks;
+	if (rd->src.size != MRE_SIZE_UNKNOWN &&
+	    mre_chunk_table_bytes(h.nchunks) > rd->src.size - b->pages_offset)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: block '%s': chunk table of %llu chunks extends beyond the end of the file",
+				   OFF(b->pages_offset), b->id, OFF(h.nchunks));
+	return mre_rd_seek(rd, b->pages_offset + mre_chunk_table_bytes(h.nchunks), "end of the chunk table", err);
+}
+
 static int parse_mr_header(struct mre_walk *w, struct mre_rd *rd, struct mre_block *b,
 			   struct mre_err *err)
 {
@@ -97,10 +125,17 @@ static int parse_mr_header(struct mre_walk *w, struct mre_rd *rd, struct mre_blo
 	    (r = mre_rd_be64(rd, &b->bitmap_offset, "mapped-ram bitmap offset", err)) ||
 	    (r = mre_rd_be64(rd, &b->pages_offset, "mapped-ram pages offset", err)))
 		return r;
-	if (b->mr_version != MRE_MR_VERSION)
+	if (b->mr_version == MRE_MR_VERSION_CHUNKED) {
+		if (!w->compressed)
+			return mre_err_set(err, MRE_EFORMAT,
+					   "offset 0x%llx: block '%s': compressed block in a stream without the %s capability",
+					   OFF(at), b->id, MRE_CAP_COMPRESSED);
+		b->chunked = true;
+	} else if (b->mr_version != MRE_MR_VERSION) {
 		return mre_err_set(err, MRE_EFORMAT,
 				   "offset 0x%llx: block '%s': mapped-ram header version %u not supported (expected 1)",
 				   OFF(at), b->id, b->mr_version);
+	}
 	if (w->ignore_shared && b->bitmap_offset == 0 && b->pages_offset == 0) {
 		b->ignored = true; /* shared block skipped by x-ignore-shared: no region */
 		return 0;
@@ -119,6 +154,8 @@ static int parse_mr_header(struct mre_walk *w, struct mre_rd *rd, struct mre_blo
 	    !mre_add_ok(b->pages_offset, b->used_length, &pages_end))
 		return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: block '%s': offsets overflow",
 				   OFF(at), b->id);
+	if (b->chunked)
+		return parse_chunk_table(w, rd, b, bm_end, err);
 	if (b->pages_offset % w->page_size)
 		return mre_err_set(err, MRE_EFORMAT,
 				   "offset 0x%llx: block '%s': pages offset 0x%llx not aligned to the %llu-byte page size",
@@ -315,9 +352,10 @@ static int parse_ram_body(struct mre_walk *w, struct mre_rd *rd, bool start,
 			if (!start || !first)
 				return mre_err_set(err, MRE_EFORMAT,
 						   "offset 0x%llx: RAM block list outside the start of the ram section", OFF(at));
-			if (addr == 0)
-				return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: RAM block list with total size 0",
-						   OFF(at));
+			if (addr == 0 || addr > MRE_MAX_RAM)
+				return mre_err_set(err, MRE_EFORMAT,
+						   "offset 0x%llx: RAM block list with total size 0x%llx (must be 1 byte to 64 TiB)",
+						   OFF(at), OFF(addr));
 			if ((r = parse_mem_size(w, rd, addr, ops, u, err)))
 				return r;
 			first = false;
@@ -608,6 +646,10 @@ int mre_walk_run(struct mre_walk *w, struct mre_rd *rd, const struct mre_walk_op
 	w->page_size = mre_config_page_size(&w->cfg);
 	w->mapped_ram = mre_config_has_cap(&w->cfg, "mapped-ram");
 	w->ignore_shared = mre_config_has_cap(&w->cfg, "x-ignore-shared");
+	w->compressed = mre_config_has_cap(&w->cfg, MRE_CAP_COMPRESSED);
+	if (w->compressed && !w->mapped_ram)
+		return mre_err_set(err, MRE_EFORMAT, "offset 0x%llx: %s without mapped-ram",
+				   OFF(w->stream_offset + 9), MRE_CAP_COMPRESSED);
 	if (ops->config && (r = ops->config(u, &w->cfg, err)))
 		return r;
 

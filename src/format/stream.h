@@ -27,6 +27,8 @@
 
 #define MRE_MAX_BLOCKS 65536u
 #define MRE_MAX_VMDESC (64u * 1024 * 1024)
+/* The most RAM a stream may declare (MEM_SIZE total): 64 TiB. */
+#define MRE_MAX_RAM (64ULL << 40)
 
 /* A top-level element of the stream. */
 struct mre_elem {
@@ -70,6 +72,7 @@ struct mre_walk {
 	uint64_t page_size;
 	bool mapped_ram;
 	bool ignore_shared;
+	bool compressed;           /* mrengine's compressed variant */
 	uint64_t stream_offset;   /* the "QEVM" magic */
 	uint64_t config_end;
 	bool ram_seen;            /* a "ram" START section was read */

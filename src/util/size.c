@@ -57,9 +57,11 @@ int mre_parse_size(const char *s, uint64_t *out)
 		return mre_parse_u64(s, out);
 	}
 	for (; isdigit((unsigned char)*p); p++, digits++) {
-		if (ip > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+
+		if (ip > (UINT64_MAX - d) / 10)
 			return -ERANGE;
-		ip = ip * 10 + (uint64_t)(*p - '0');
+		ip = ip * 10 + d;
 	}
 	if (!digits)
 		return -EINVAL;

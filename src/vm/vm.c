@@ -409,3 +409,18 @@ int mre_ramblock_map(struct mre_ramblock *b, bool write, struct mre_err *err)
 	b->host_writable = write;
 	return 0;
 }
+
+void mre_ramblock_invalidate(struct mre_ramblock *b)
+{
+	if (b->host)
+		munmap(b->host, b->size);
+	b->host = NULL;
+	b->host_writable = false;
+	if (b->kind == MRE_BACKEND_FILE) {
+		if (ftruncate(b->fd, 0) == 0)
+			b->backing_size = 0;
+	} else if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)b->size)) {
+		/* nothing more can be done; the job's failure is the signal */
+	}
+	b->created = false;
+}

@@ -110,4 +110,12 @@ int mre_vm_set_uuid(struct mre_vm *vm, const char *s, struct mre_err *err);
  */
 int mre_ramblock_map(struct mre_ramblock *b, bool write, struct mre_err *err);
 
+/*
+ * After a failed restore: make the block's content clearly unusable rather
+ * than half-restored. A file backing is truncated to zero length (QEMU
+ * refuses a mem-path smaller than the block); a memfd is emptied. The
+ * mapping is dropped; the next job maps again.
+ */
+void mre_ramblock_invalidate(struct mre_ramblock *b);
+
 #endif

@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.c: the image writer. Offsets are all computed before the first
+ * write; data goes through the caller's channels; metadata through the
+ * buffered descriptor. Durability order at the end: data and bitmaps are
+ * synced before the stream's tail makes the file structurally complete,
+ * the trailer's completion marker is written (and synced) only after the
+ * trailer itself, and the header says "complete" only after that.
+ */
+#include "engine/writer.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "format/chunked.h"
+#include "format/mrheader.h"
+#include "format/qemu.h"
+#include "format/stream.h"
+#include "format/trailer.h"
+#include "io/fdset.h"
+#include "io/file.h"
+#include "io/outfile.h"
+#include "util/bytes.h"
+#include "util/crc32c.h"
+#include "util/zero.h"
+
+#define CHECKSUM_CHUNK_PAGES 256u
+#define DATA_ALIGN 4096u
+#define LIBVIRT_HDR 92u
+#define LIBVIRT_FORMAT_SPARSE 6u
+
+struct wblock {
+	char id[256];
+	uint64_t used_length;
+	bool has_gpa;
+	uint64_t gpa;
+	bool ignored;
+	uint64_t npages;
+	struct mre_mr_layout lay;    /* plain; chunked uses entry/header/bitmap offsets */
+	uint64_t table_offset;       /* chunked */
+	uint64_t nchunks;
+	uint64_t *bitmap;
+	uint32_t *page_crc;          /* plain with checksums: per page */
+	struct mre_chunk *chunks;    /* chunked */
+};
+
+struct chan_ctx {
+	ZSTD_CCtx *zc;
+	uint8_t *buf[2];
+	size_t cap;
+	unsigned next;
+};
+
+struct mre_writer {
+	struct mre_config cfg;
+	uint64_t ps;
+	uint32_t ram_id;
+	unsigned nblocks;
+	struct wblock *blocks;
+	enum mre_plan_header header;
+	struct mre_wbuf hdr;         /* header bytes (phase 1) */
+	char *meta;
+	uint64_t stream_offset;
+	struct mre_wbuf head;        /* "QEVM" .. MEM_SIZE word */
+	struct mre_wbuf tail;        /* EOS .. vmdesc */
+	uint64_t tail_offset;
+	uint64_t stream_end;
+	bool compressed;
+	uint32_t alg;
+	int level;
+	uint64_t chunk_size;
+	atomic_uint_fast64_t cursor; /* compressed: next free byte of the data area */
+	bool checksums;
+	bool sync;
+	bool was_running;
+	uint64_t trailer_offset;
+	uint64_t trailer_length;
+	unsigned nchan;
+	struct chan_ctx *cc;
+	struct mre_outfile out;
+	atomic_uint_fast64_t *transferred;
+};
+
+static void count(struct mre_writer *w, uint64_t n)
+{
+	if (w->transferred)
+		atomic_fetch_add_explicit(w->transferred, n, memory_order_relaxed);
+}
+
+static int meta_write(struct mre_writer *w, const void *buf, size_t len, uint64_t off, const char *what,
+		      struct mre_err *err)
+{
+	int r = mre_pwrite_all(w->out.fd, buf, len, off);
+
+	if (r)
+		return mre_err_sys(err, r, "writing %s at offset 0x%llx", what, (unsigned long long)off);
+	count(w, len);
+	return 0;
+}
+
+/* ---- layout ---------------------------------------------------------- */
+
+static void encode_mrheader(struct mre_writer *w, bool complete)
+{
+	struct mre_mrheader h = {
+		.version = 1,
+		.state = complete ? MRE_MRHEADER_COMPLETE : MRE_MRHEADER_IN_PROGRESS,
+		.stream_offset = w->stream_offset,
+		.meta = w->meta ? w->meta : "{}",
+		.meta_len = (uint32_t)strlen(w->meta ? w->meta : "{}"),
+	};
+
+	if (complete) {
+		h.stream_end = w->stream_end;
+		h.trailer_offset = w->trailer_offset;
+		h.trailer_length = w->trailer_length;
+	}
+	mre_wbuf_reset(&w->hdr);
+	mre_mrheader_encode(&h, &w->hdr);
+}
+
+/* The header as written first ("in progress"). */
+static int build_header(struct mre_writer *w, const struct mre_plan *p, struct mre_err *err)
+{
+	size_t xml = p->header_xml ? strlen(p->header_xml) : 0;
+
+	mre_wbuf_reset(&w->hdr);
+	switch (w->header) {
+	case MRE_PLAN_HEADER_NONE:
+		return 0;
+	case MRE_PLAN_HEADER_MRENGINE:
+		encode_mrheader(w, false);
+		break;
+	case MRE_PLAN_HEADER_LIBVIRT:
+		mre_wbuf_put(&w->hdr, "LibvirtQemudPart", 16);
+		mre_wbuf_le32(&w->hdr, 2);
+		mre_wbuf_le32(&w->hdr, (uint32_t)(w->stream_offset - LIBVIRT_HDR));
+		mre_wbuf_le32(&w->hdr, w->was_running);
+		mre_wbuf_le32(&w->hdr, LIBVIRT_FORMAT_SPARSE);
+		mre_wbuf_le32(&w->hdr, 0);
+		mre_wbuf_zero(&w->hdr, 56);
+		mre_wbuf_put(&w->hdr, p->header_xml, xml);
+		mre_wbuf_zero(&w->hdr, w->stream_offset - LIBVIRT_HDR - xml);
+		break;
+	case MRE_PLAN_HEADER_RAW:
+		mre_wbuf_put(&w->hdr, p->header_raw, p->header_raw_len);
+		mre_wbuf_zero(&w->hdr, w->stream_offset - p->header_raw_len);
+		break;
+	}
+	return mre_wbuf_err(&w->hdr) ? mre_err_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+/* Phase two: what changes once the image is complete (raw headers have no phases). */
+static bool finalize_header(struct mre_writer *w)
+{
+	switch (w->header) {
+	case MRE_PLAN_HEADER_MRENGINE:
+		encode_mrheader(w, true);
+		return true;
+	case MRE_PLAN_HEADER_LIBVIRT:
+		memcpy(w->hdr.data, "LibvirtQemudSave", 16);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t header_space(const struct mre_writer *w, const struct mre_plan *p)
+{
+	uint64_t align = MRE_MAX(p->alignment, (uint64_t)DATA_ALIGN), off = 0;
+
+	switch (w->header) {
+	case MRE_PLAN_HEADER_NONE:
+		return 0;
+	case MRE_PLAN_HEADER_MRENGINE:
+		return mre_mrheader_stream_offset((uint32_t)strlen(w->meta ? w->meta : "{}"), align);
+	case MRE_PLAN_HEADER_LIBVIRT:
+		/* room for the XML to grow in place, as libvirt leaves */
+		mre_align_up(LIBVIRT_HDR + strlen(p->header_xml ? p->header_xml : "") + 1 + 65536, DATA_ALIGN, &off);
+		return off;
+	case MRE_PLAN_HEADER_RAW:
+		mre_align_up(p->header_raw_len, DATA_ALIGN, &off);
+		return off;
+	}
+	return 0;
+}
+
+static int layout(struct mre_writer *w, const struct mre_writer_opts *o, const struct mre_plan *p,
+		  struct mre_err *err)
+{
+	struct mre_wbuf vmdesc;
+	uint64_t total = 0, pos;
+	int r;
+
+	for (unsigned i = 0; i < w->nblocks; i++)
+		total += w->blocks[i].used_length;
+	mre_wbuf_init(&w->head);
+	mre_emit_file_header(&w->head);
+	mre_config_emit(&w->head, &w->cfg);
+	mre_wbuf_put(&w->head, o->pre, o->pre_len);
+	mre_emit_ram_start(&w->head, w->ram_id, total);
+	pos = w->stream_offset + w->head.len;
+	for (unsigned i = 0; i < w->nblocks; i++) {
+		struct wblock *b = &w->blocks[i];
+
+		r = mre_mr_layout_block(pos, b->id, b->used_length, w->ps, p->alignment, b->has_gpa, &b->lay);
+		if (r)
+			return mre_err_set(err, r, "block '%s' does not fit in a file", b->id);
+		if (b->ignored) {
+			pos = b->lay.header_offset + MRE_MR_HEADER_SIZE;
+		} else if (w->compressed) {
+			b->nchunks = (b->used_length + w->chunk_size - 1) / w->chunk_size;
+			mre_align_up(b->lay.bitmap_offset + b->lay.bitmap_bytes, 8, &b->table_offset);
+			pos = b->table_offset + mre_chunk_table_bytes(b->nchunks);
+		} else {
+			pos = b->lay.end_offset;
+		}
+	}
+	w->tail_offset = pos;
+	mre_wbuf_init(&w->tail);
+	mre_emit_ram_end(&w->tail, w->ram_id);
+	mre_wbuf_put(&w->tail, o->post, o->post_len);
+	mre_wbuf_init(&vmdesc);
+	if (o->vmdesc)
+		mre_wbuf_put(&vmdesc, o->vmdesc, o->vmdesc_len);
+	else
+		mre_vmdesc_build(&vmdesc, &w->cfg, w->ps, NULL);
+	mre_emit_eof(&w->tail, (const char *)vmdesc.data, vmdesc.len);
+	r = mre_wbuf_err(&vmdesc);
+	mre_wbuf_free(&vmdesc);
+	if (r || mre_wbuf_err(&w->head) || mre_wbuf_err(&w->tail))
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	w->stream_end = w->tail_offset + w->tail.len;
+	mre_align_up(w->stream_end, DATA_ALIGN, &pos);
+	atomic_store(&w->cursor, w->compressed ? pos : w->stream_end);
+	return 0;
+}
+
+/* Entry + MappedRamHeader of block @b. */
+static void encode_entry(const struct mre_writer *w, const struct wblock *b, struct mre_wbuf *wb)
+{
+	mre_mem_entry_emit(wb, b->id, b->used_length, b->has_gpa, b->gpa);
+	if (b->ignored)
+		mre_mr_header_emit(wb, MRE_MR_VERSION, w->ps, 0, 0);
+	else if (w->compressed)
+		mre_mr_header_emit(wb, MRE_MR_VERSION_CHUNKED, w->ps, b->lay.bitmap_offset, b->table_offset);
+	else
+		mre_mr_header_emit(wb, MRE_MR_VERSION, w->ps, b->lay.bitmap_offset, b->lay.pages_offset);
+}
+
+/* ---- open --------------------------------------------------------------- */
+
+static int open_target(struct mre_writer *w, const struct mre_writer_opts *o, bool direct_io,
+		       struct mre_err *err)
+{
+	int64_t set;
+	int r = mre_fdset_path_id(o->path, &set);
+
+	if (r < 0)
+		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", o->path);
+	if (r == 1) {
+		int fd, page_fd;
+
+		if (!o->fdsets)
+			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", o->path);
+		if ((r = mre_fdsets_open_pair(o->fdsets, set, true, direct_io, &fd, &page_fd, err)))
+			return r;
+		return mre_outfile_open_fds(&w->out, fd, page_fd, o->offset, err);
+	}
+	return mre_outfile_open_path(&w->out, o->path, o->offset, direct_io, err);
+}
+
+static void writer_free(struct mre_writer *w)
+{
+	for (unsigned i = 0; w->blocks && i < w->nblocks; i++) {
+		free(w->blocks[i].bitmap);
+		free(w->blocks[i].page_crc);
+		free(w->blocks[i].chunks);
+	}
+	for (unsigned i = 0; w->cc && i < w->nchan; i++) {
+		ZSTD_freeCCtx(w->cc[i].zc);
+		free(w->cc[i].buf[0]);
+		free(w->cc[i].buf[1]);
+	}
+	free(w->cc);
+	free(w->blocks);
+	free(w->meta);
+	mre_wbuf_free(&w->hdr);
+	mre_wbuf_free(&w->head);
+	mre_wbuf_free(&w->tail);
+	free(w);
+}
+
+int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, struct mre_err *err)
+{
+	const struct mre_plan *p = o->plan;
+	struct mre_writer *w = calloc(1, sizeof(*w));
+	struct mre_wbuf wb;
+	int r;
+
+	*out = NULL;
+	if (!w)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	w->out.fd = w->out.page_fd = -1;
+	mre_wbuf_init(&w->hdr);
+	w->cfg = *o->cfg;
+	w->ps = o->page_size;
+	w->ram_id = o->ram_section_id;
+	w->header = p->header;
+	w->compressed = p->compression != MRE_COMP_NONE;
+	w->alg = p->compression == MRE_COMP_LZ4 ? MRE_CHUNK_LZ4 : MRE_CHUNK_ZSTD;
+	w->level = p->compression == MRE_COMP_ZSTD ? (p->level ? p->level : 3) : 0;
+	w->chunk_size = p->chunk_size;
+	w->checksums = p->checksum == MRE_CSUM_CRC32C;
+	w->sync = p->sync == MRE_SYNC_FDATASYNC;
+	w->nchan = p->channels;
+	w->transferred = o->transferred;
+	w->meta = o->meta ? strdup(o->meta) : NULL;
+	if (w->header != MRE_PLAN_HEADER_NONE && o->offset) {
+		r = mre_err_set(err, -EINVAL, "a prepended header and file:...,offset=N cannot be combined");
+		goto fail;
+	}
+	if (w->compressed && (w->chunk_size < MRE_CHUNK_MIN || w->chunk_size > MRE_CHUNK_MAX ||
+			      w->chunk_size % w->ps)) {
+		r = mre_err_set(err, -EINVAL, "compression chunk size %llu is not 64 KiB..16 MiB",
+				(unsigned long long)w->chunk_size);
+		goto fail;
+	}
+	mre_config_set_cap(&w->cfg, "mapped-ram", true);
+	mre_config_set_cap(&w->cfg, MRE_CAP_COMPRESSED, w->compressed);
+	w->stream_offset = w->header != MRE_PLAN_HEADER_NONE ? header_space(w, p) : o->offset;
+
+	w->nblocks = o->nblocks;
+	w->blocks = calloc(o->nblocks ? o->nblocks : 1, sizeof(*w->blocks));
+	if (!w->blocks) {
+		r = mre_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (unsigned i = 0; i < o->nblocks; i++) {
+		struct wblock *b = &w->blocks[i];
+
+		snprintf(b->id, sizeof(b->id), "%s", o->blocks[i].id);
+		b->used_length = o->blocks[i].used_length;
+		b->has_gpa = o->blocks[i].has_gpa;
+		b->gpa = o->blocks[i].gpa;
+		b->ignored = o->blocks[i].ignored;
+		b->npages = b->used_length / w->ps;
+		b->bitmap = calloc(1, mre_bitmap_bytes(b->npages) + 8);
+		if (!b->bitmap)
+			goto oom;
+		if (w->checksums && !w->compressed && !b->ignored &&
+		    !(b->page_crc = malloc((b->npages ? b->npages : 1) * sizeof(uint32_t))))
+			goto oom;
+	}
+	if ((r = layout(w, o, p, err)))
+		goto fail;
+	for (unsigned i = 0; w->compressed && i < w->nblocks; i++)
+		if (!w->blocks[i].ignored && !(w->blocks[i].chunks = calloc(w->blocks[i].nchunks + 1, sizeof(struct mre_chunk))))
+			goto oom;
+	if (w->compressed) {
+		w->cc = calloc(w->nchan, sizeof(*w->cc));
+		if (!w->cc)
+			goto oom;
+	}
+	w->was_running = o->was_running;
+	if ((r = build_header(w, p, err)))
+		goto fail;
+	if ((r = open_target(w, o, p->direct_io, err)))
+		goto fail;
+	if (ftruncate(w->out.fd, (off_t)w->stream_end)) {
+		r = mre_err_sys(err, -errno, "cannot size the file to %llu bytes", (unsigned long long)w->stream_end);
+		goto fail_out;
+	}
+	if (w->hdr.len && (r = meta_write(w, w->hdr.data, w->hdr.len, 0, "the header", err)))
+		goto fail_out;
+	if ((r = meta_write(w, w->head.data, w->head.len, w->stream_offset, "the stream header", err)))
+		goto fail_out;
+	mre_wbuf_init(&wb);
+	for (unsigned i = 0; i < w->nblocks && !r; i++) {
+		mre_wbuf_reset(&wb);
+		encode_entry(w, &w->blocks[i], &wb);
+		r = mre_wbuf_err(&wb) ? mre_err_set(err, -ENOMEM, "out of memory")
+				      : meta_write(w, wb.data, wb.len, w->blocks[i].lay.entry_offset, "a block header", err);
+	}
+	mre_wbuf_free(&wb);
+	if (r)
+		goto fail_out;
+	*out = w;
+	return 0;
+oom:
+	r = mre_err_set(err, -ENOMEM, "out of memory");
+	goto fail;
+fail_out:
+	mre_outfile_abort(&w->out);
+fail:
+	writer_free(w);
+	return r;
+}
+
+int mre_writer_page_fd(const struct mre_writer *w)
+{
+	return w->out.page_fd;
+}
+
+bool mre_writer_direct_io(const struct mre_writer *w)
+{
+	return w->out.direct_io;
+}
+
+bool mre_writer_compressed(const struct mre_writer *w)
+{
+	return w->compressed;
+}
+
+uint64_t mre_writer_chunk_size(const struct mre_writer *w)
+{
+	return w->chunk_size;
+}
+
+/* ---- pages --------------------------------------------------------------- */
+
+int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t first,
+			 uint64_t n, const uint8_t *data)
+{
+	struct wblock *b = &w->blocks[bi];
+	uint64_t off = first * w->ps, len = n * w->ps;
+
+	for (uint64_t i = 0; i < n; i++) {
+		mre_bit_set(b->bitmap, first + i);
+		if (b->page_crc)
+			b->page_crc[first + i] = mre_crc32c(0, data + i * w->ps, w->ps);
+	}
+	while (len) {
+		size_t k = (size_t)MRE_MIN(len, (uint64_t)(2u << 20));
+		int r = mre_chan_write(ch, data, k, b->lay.pages_offset + off);
+
+		if (r)
+			return r;
+		count(w, k);
+		data += k;
+		off += k;
+		len -= k;
+	}
+	return 0;
+}
+
+void mre_writer_clear_pages(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n)
+{
+	struct wblock *b = &w->blocks[bi];
+
+	for (uint64_t i = first; i < first + n; i++)
+		b->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+/* CRC-32C of @len zero bytes (a zero chunk's checksum). */
+static uint32_t zero_crc(uint64_t len)
+{
+	static const uint8_t zeros[65536];
+	uint32_t crc = 0;
+
+	while (len) {
+		size_t k = (size_t)MRE_MIN(len, (uint64_t)sizeof(zeros));
+
+		crc = mre_crc32c(crc, zeros, k);
+		len -= k;
+	}
+	return crc;
+}
+
+static struct chan_ctx *chan_ctx(struct mre_writer *w, struct mre_chan *ch, struct mre_err *err)
+{
+	struct chan_ctx *c = &w->cc[mre_chan_index(ch) % w->nchan];
+	uint64_t cap;
+
+	if (c->buf[0])
+		return c;
+	cap = MRE_MAX(ZSTD_compressBound(w->chunk_size), (size_t)LZ4_compressBound((int)w->chunk_size));
+	mre_align_up(cap, DATA_ALIGN, &cap);
+	if ((w->alg == MRE_CHUNK_ZSTD && !(c->zc = ZSTD_createCCtx())) ||
+	    posix_memalign((void **)&c->buf[0], DATA_ALIGN, cap) ||
+	    posix_memalign((void **)&c->buf[1], DATA_ALIGN, cap)) {
+		mre_err_set(err, -ENOMEM, "out of memory for compression buffers");
+		return NULL;
+	}
+	c->cap = cap;
+	return c;
+}
+
+int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t ci,
+			 const uint8_t *data, struct mre_err *err)
+{
+	struct wblock *b = &w->blocks[bi];
+	uint64_t bytes = MRE_MIN(w->chunk_size, b->used_length - ci * w->chunk_size);
+	uint64_t first = ci * w->chunk_size / w->ps, nonzero = 0, off;
+	struct mre_chunk *e = &b->chunks[ci];
+	struct chan_ctx *c;
+	uint64_t padded = 0;
+	size_t stored;
+	uint8_t *out;
+	int r;
+
+	for (uint64_t i = 0; data && i < bytes / w->ps; i++)
+		if (!mre_is_zero(data + i * w->ps, w->ps)) {
+			mre_bit_set(b->bitmap, first + i);
+			nonzero++;
+		}
+	if (!nonzero) {
+		*e = (struct mre_chunk){ .flags = MRE_CHUNK_F_ZERO, .crc = zero_crc(bytes) };
+		return 0;
+	}
+	if (!(c = chan_ctx(w, ch, err)))
+		return err->code;
+	/* two buffers: the other one may still be in flight */
+	out = c->buf[c->next];
+	c->next ^= 1;
+	if ((r = mre_chan_flush(ch)))
+		return r;
+	if (w->alg == MRE_CHUNK_ZSTD) {
+		size_t z = ZSTD_compressCCtx(c->zc, out, c->cap, data, bytes, w->level);
+
+		stored = ZSTD_isError(z) ? bytes : z;
+	} else {
+		int z = LZ4_compress_default((const char *)data, (char *)out, (int)bytes, (int)c->cap);
+
+		stored = z <= 0 ? bytes : (size_t)z;
+	}
+	e->crc = mre_crc32c(0, data, bytes);
+	if (stored >= bytes - bytes / 64) {
+		/* not worth it: store the bytes as they are */
+		memcpy(out, data, bytes);
+		stored = bytes;
+		e->flags = MRE_CHUNK_F_RAW;
+	}
+	mre_align_up(stored, DATA_ALIGN, &padded);
+	memset(out + stored, 0, padded - stored);
+	off = atomic_fetch_add(&w->cursor, padded);
+	e->offset = off;
+	e->len = (uint32_t)stored;
+	if ((r = mre_chan_write(ch, out, (size_t)padded, off)))
+		return r;
+	count(w, padded);
+	return 0;
+}
+
+/* ---- finish -------------------------------------------------------------- */
+
+static int sync_file(struct mre_writer *w, struct mre_err *err)
+{
+	return w->sync ? mre_outfile_sync(&w->out, err) : 0;
+}
+
+/* Bitmaps and chunk tables; also folds every metadata byte into *meta_crc,
+ * in file order (head, each block's entry..bitmap[..table], tail). */
+static int write_block_meta(struct mre_writer *w, uint32_t *meta_crc, struct mre_err *err)
+{
+	struct mre_wbuf wb;
+	int r = 0;
+
+	*meta_crc = mre_crc32c(0, w->head.data, w->head.len);
+	mre_wbuf_init(&wb);
+	for (unsigned i = 0; i < w->nblocks && !r; i++) {
+		struct wblock *b = &w->blocks[i];
+
+		mre_wbuf_reset(&wb);
+		encode_entry(w, b, &wb);
+		if (!b->ignored) {
+			mre_bitmap_to_le(b->bitmap, b->lay.bitmap_bytes / 8);
+			mre_wbuf_put(&wb, b->bitmap, b->lay.bitmap_bytes);
+			mre_bitmap_from_le(b->bitmap, b->lay.bitmap_bytes / 8);
+		}
+		if (mre_wbuf_err(&wb)) {
+			r = mre_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		*meta_crc = mre_crc32c(*meta_crc, wb.data, wb.len);
+		if (!b->ignored) {
+			size_t hdr = (size_t)(b->lay.bitmap_offset - b->lay.entry_offset);
+
+			r = meta_write(w, wb.data + hdr, wb.len - hdr, b->lay.bitmap_offset, "a bitmap", err);
+		}
+		if (!r && w->compressed && !b->ignored) {
+			struct mre_chunk_hdr h = { w->alg, (uint32_t)w->level, w->chunk_size, b->nchunks };
+
+			mre_wbuf_reset(&wb);
+			mre_chunk_table_encode(&h, b->chunks, &wb);
+			if (mre_wbuf_err(&wb)) {
+				r = mre_err_set(err, -ENOMEM, "out of memory");
+				break;
+			}
+			*meta_crc = mre_crc32c(*meta_crc, wb.data, wb.len);
+			r = meta_write(w, wb.data, wb.len, b->table_offset, "a chunk table", err);
+		}
+	}
+	mre_wbuf_free(&wb);
+	*meta_crc = mre_crc32c(*meta_crc, w->tail.data, w->tail.len);
+	return r;
+}
+
+static int write_trailer(struct mre_writer *w, uint32_t meta_crc, struct mre_err *err)
+{
+	struct mre_trailer t = {
+		.flags = w->checksums && !w->compressed ? MRE_TRAILER_F_PAGES : 0,
+		.stream_offset = w->stream_offset,
+		.stream_end = w->stream_end,
+		.algorithm = MRE_TRAILER_CRC32C,
+		.chunk_pages = CHECKSUM_CHUNK_PAGES,
+		.meta_crc = meta_crc,
+		.nblocks = w->nblocks,
+	};
+	uint64_t off = atomic_load(&w->cursor);
+	struct mre_wbuf wb;
+	int r = 0;
+
+	t.blocks = calloc(w->nblocks ? w->nblocks : 1, sizeof(*t.blocks));
+	if (!t.blocks)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < w->nblocks; i++) {
+		struct wblock *b = &w->blocks[i];
+		struct mre_trailer_block *tb = &t.blocks[i];
+
+		snprintf(tb->id, sizeof(tb->id), "%s", b->id);
+		tb->npages = b->npages;
+		tb->nchunks = (b->npages + CHECKSUM_CHUNK_PAGES - 1) / CHECKSUM_CHUNK_PAGES;
+		if (!(t.flags & MRE_TRAILER_F_PAGES))
+			continue;
+		tb->crc = calloc(tb->nchunks + 1, sizeof(uint32_t));
+		if (!tb->crc) {
+			r = mre_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		for (uint64_t p = 0; p < b->npages && b->page_crc; p++)
+			if (mre_bit_test(b->bitmap, p))
+				tb->crc[p / CHECKSUM_CHUNK_PAGES] =
+					mre_trailer_fold(tb->crc[p / CHECKSUM_CHUNK_PAGES],
+							 (uint32_t)(p % CHECKSUM_CHUNK_PAGES), b->page_crc[p]);
+	}
+	mre_wbuf_init(&wb);
+	mre_trailer_encode(&t, &wb);
+	w->trailer_offset = off;
+	w->trailer_length = wb.len;
+	if (mre_wbuf_err(&wb))
+		r = mre_err_set(err, -ENOMEM, "out of memory");
+	/* the completion marker goes last, after the rest is durable */
+	if (!r)
+		r = meta_write(w, wb.data, wb.len - MRE_TRAILER_END, off, "the trailer", err);
+	if (!r)
+		r = sync_file(w, err);
+	if (!r)
+		r = meta_write(w, wb.data + wb.len - MRE_TRAILER_END, MRE_TRAILER_END,
+			       off + wb.len - MRE_TRAILER_END, "the completion marker", err);
+	mre_wbuf_free(&wb);
+out:
+	mre_trailer_free(&t);
+	return r;
+}
+
+int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
+{
+	uint32_t meta_crc;
+	int r;
+
+	if ((r = write_block_meta(w, &meta_crc, err)) || (r = sync_file(w, err)))
+		goto fail;
+	/* only now may the file look structurally complete */
+	if ((r = meta_write(w, w->tail.data, w->tail.len, w->tail_offset, "the end of the stream", err)))
+		goto fail;
+	if ((r = write_trailer(w, meta_crc, err)) || (r = sync_file(w, err)))
+		goto fail;
+	if (finalize_header(w)) {
+		if (mre_wbuf_err(&w->hdr)) {
+			r = mre_err_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		if ((r = meta_write(w, w->hdr.data, w->hdr.len, 0, "the header", err)) || (r = sync_file(w, err)))
+			goto fail;
+	}
+	r = mre_outfile_commit(&w->out, err);
+	writer_free(w);
+	return r;
+fail:
+	mre_writer_abort(w);
+	return r;
+}
+
+void mre_writer_abort(struct mre_writer *w)
+{
+	if (!w)
+		return;
+	mre_outfile_abort(&w->out);
+	writer_free(w);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.h: writing a mapped-ram image, whatever the pages come from (a
+ * VM's RAM, a QEMU stream, another image). One writer per image:
+ *
+ *   mre_writer_open()    lay out every offset, open the output, write the
+ *                        header ("in progress"), the stream head and every
+ *                        block's entry and header;
+ *   mre_writer_put_pages() / mre_writer_put_chunk() / mre_writer_clear_pages()
+ *                        from channel threads (disjoint units of whole
+ *                        64-page words), page data goes to its fixed slot,
+ *                        or a compressed chunk to the data area;
+ *   mre_writer_finish()  bitmaps, chunk tables, the end of the stream, sync,
+ *                        the trailer with checksums and its completion
+ *                        marker, the header ("complete"), rename into place;
+ *   mre_writer_abort()   on any failure: nothing at the target path changes.
+ *
+ * The plan decides alignment, compression, checksums, header, direct-io,
+ * sync. With compression "none" the stream is plain QEMU mapped-ram.
+ */
+#ifndef MRE_ENGINE_WRITER_H
+#define MRE_ENGINE_WRITER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/config.h"
+#include "format/ram.h"
+#include "io/chan.h"
+#include "policy/plan.h"
+
+struct mre_fdsets;
+struct mre_writer;
+
+struct mre_writer_block {
+	const char *id;
+	uint64_t used_length;
+	bool has_gpa;
+	uint64_t gpa;
+	bool ignored;           /* x-ignore-shared block stored without data */
+};
+
+struct mre_writer_opts {
+	const struct mre_plan *plan;
+	const struct mre_config *cfg;  /* copied; mapped-ram (and compressed) caps are set */
+	uint32_t ram_section_id;
+	uint64_t page_size;
+	const struct mre_writer_block *blocks;
+	unsigned nblocks;
+	const uint8_t *pre;            /* stream elements between configuration and ram START */
+	size_t pre_len;
+	const uint8_t *post;           /* stream elements after ram END, before EOF */
+	size_t post_len;
+	const char *vmdesc;            /* full vmdesc JSON (NULL: generate one) */
+	size_t vmdesc_len;
+	const char *meta;              /* metadata JSON for an mrengine header (may be NULL) */
+	bool was_running;              /* libvirt header: the VM was running */
+	/* the target */
+	const char *path;              /* a path, or /dev/fdset/N */
+	uint64_t offset;               /* file:PATH,offset=N */
+	struct mre_fdsets *fdsets;
+	atomic_uint_fast64_t *transferred; /* optional: bytes written are added here */
+};
+
+int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, struct mre_err *err);
+
+/* The descriptor for page I/O (O_DIRECT when effective). */
+int mre_writer_page_fd(const struct mre_writer *w);
+bool mre_writer_direct_io(const struct mre_writer *w);
+bool mre_writer_compressed(const struct mre_writer *w);
+uint64_t mre_writer_chunk_size(const struct mre_writer *w);
+
+/*
+ * Plain images: pages [first, first + n) of block @bi hold the data at
+ * @data (n * page_size bytes, all non-zero pages as far as the caller
+ * knows; it must stay valid until the channel is flushed). Writes go
+ * through @ch; their bits are set and their checksums recorded. A page may
+ * be put again later (last write wins).
+ */
+int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t first,
+			 uint64_t n, const uint8_t *data);
+/* Pages that are zero (again): bits cleared, slot data ignored. */
+void mre_writer_clear_pages(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n);
+
+/*
+ * Compressed images: chunk @ci of block @bi has the bytes at @data (the
+ * chunk's length; may contain zero pages; NULL when all of it is zero).
+ * Compressed on this thread with the channel's context, stored in the data
+ * area through @ch.
+ */
+int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t ci,
+			 const uint8_t *data, struct mre_err *err);
+
+int mre_writer_finish(struct mre_writer *w, struct mre_err *err);
+void mre_writer_abort(struct mre_writer *w);
+
+#endif

@@ -1,0 +1,1 @@
+# tests: the QEMU bridge (ingest, emit, convert, shared-memory offload)
