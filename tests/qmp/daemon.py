@@ -127,4 +127,25 @@ class Daemon:
         self.p.stderr.close()
         if self.own_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if sanitizer_report(self.stderr):
+            # a sanitizer build found something: make the caller's exit
+            # status check fail, and show the report
+            for line in self.stderr.splitlines()[:40]:
+                print("# " + line)
+            return -1000
         return self.p.returncode
+
+
+def sanitizer_report(text):
+    return "ERROR: AddressSanitizer" in text or "ERROR: LeakSanitizer" in text or \
+        "runtime error:" in text
+
+
+def sanitized():
+    """True when mrengine was built with --enable-asan (RSS figures mean
+    little then)."""
+    try:
+        with open(MRENGINE, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False

@@ -183,7 +183,8 @@ def run_file(path, tap):
                 sess = Session(args, tmp, fds)
             if line.startswith("! eof"):
                 rest, err, rc = sess.close()
-                tap.ok(rc == 0 and not rest.strip(), "%s: clean exit at end of input" % where,
+                clean = not re.search(rb"ERROR: (Address|Leak)Sanitizer|runtime error:", err)
+                tap.ok(rc == 0 and not rest.strip() and clean, "%s: clean exit at end of input" % where,
                        "exit %s, output %r, stderr %r" % (rc, rest[:500], err[:500]))
                 sess = None
             elif line.startswith(">@ "):
