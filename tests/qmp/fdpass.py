@@ -144,6 +144,18 @@ def run(d):
            "closefd twice")
     tap.eq(d.nfds(), base, "getfd/closefd leak nothing")
 
+    # -- a RAM block backed by an fdset ---------------------------------------------
+    fd = op(d, "backing.ram", os.O_RDWR)
+    os.ftruncate(fd, 1 << 20)
+    r = add(c, [fd], {"fdset-id": 5})
+    tap.eq(c.execute("object-add", {"qom-type": "memory-backend-file", "id": "fromset",
+                                    "size": 1 << 20, "mem-path": "/dev/fdset/5", "share": True}),
+           {"return": {}}, "object-add with mem-path=/dev/fdset/5")
+    tap.ok(any(m["id"] == "fromset" for m in c.cmd("query-memdev")), "query-memdev lists it")
+    c.cmd("object-del", {"id": "fromset"})
+    c.cmd("remove-fd", {"fdset-id": 5})
+    tap.eq(d.nfds(), base, "object-del and remove-fd release the backing")
+
     # -- a client vanishing with descriptors in flight -----------------------------
     s = socket.socket(socket.AF_UNIX)
     s.connect(d.sock)

@@ -149,6 +149,17 @@ def save(src, dio):
            if "device" in statuses(c) else ["setup", "active", "completed"],
            "status sequence of a save")
     tap.eq(c.cmd("query-status")["status"], "running", "the VM's run state is unchanged")
+
+    # -- max-bandwidth changes a running save ---------------------------------------
+    c.cmd("migrate-set-parameters", {"max-bandwidth": 4 * MIB})
+    tap.eq(c.execute("migrate", {"uri": "file:" + src.path("throttled.img")}), {"return": {}},
+           "a save capped at 4 MiB/s (16 s for this VM)")
+    time.sleep(0.2)
+    t0 = time.time()
+    c.cmd("migrate-set-parameters", {"max-bandwidth": 1 << 40})
+    q = c.wait_migration()
+    tap.ok(q["status"] == "completed" and time.time() - t0 < 8,
+           "raising max-bandwidth mid-save lets it finish early (%.1f s)" % (time.time() - t0))
     c.cmd("remove-fd", {"fdset-id": 1})
     r = subprocess.run([MRENGINE, "verify", "-q", img], capture_output=True)
     tap.eq(r.returncode, 0, "the image verifies: %s" % r.stderr.decode().strip())
