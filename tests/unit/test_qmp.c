@@ -322,6 +322,17 @@ static void test_params(void)
 		ok(p && p->capability && p->type == MRE_PARAM_BOOL && !p->b, "mapped-ram is a capability");
 		p = mre_params_find(&fp, "x-io");
 		ok(p && p->type == MRE_PARAM_STR && !strcmp(p->s, "auto"), "x-io is a string");
+		q->cfg.params[15].set = true;     /* multifd-channels */
+		q->cfg.params[15].u = 4;
+		mre_qmp_migcfg_facts(&q->cfg, &fp);
+		p = mre_params_find(&fp, "multifd-channels");
+		ok(p && p->set && p->i == 4, "an explicit multifd-channels is passed as set");
+		q->cfg.caps_set[MRE_CAP_MULTIFD] = true;
+		mre_qmp_migcfg_facts(&q->cfg, &fp);
+		p = mre_params_find(&fp, "multifd-channels");
+		ok(p && !p->set, "but not when multifd is explicitly off");
+		p = mre_params_find(&fp, "multifd");
+		ok(p && p->set && !p->b, "multifd: explicit off");
 	}
 	mre_qmp_free(q);
 	mre_engine_destroy(&eng);
