@@ -9,6 +9,9 @@ tests_unit_test_vm_LDADD = $(MRE_LIBS)
 TESTS += tests/unit/test_chan tests/unit/test_vm \
 	tests/integration/engine_roundtrip.sh \
 	tests/integration/engine_errors.sh \
-	tests/integration/engine_integrity.sh
+	tests/integration/engine_integrity.sh \
+	tests/integration/engine_diskfull.sh \
+	tests/integration/engine_crash.sh
 EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh \
-	tests/integration/engine_integrity.sh
+	tests/integration/engine_integrity.sh tests/integration/engine_diskfull.sh \
+	tests/integration/engine_crash.sh

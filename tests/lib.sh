@@ -44,3 +44,10 @@ vector() {
 	[ -f "$out" ] || zstd -q -d --sparse -f "$VECTORS/$1.zst" -o "$out"
 	echo "$out"
 }
+
+# Unmount, retrying briefly: io_uring releases registered files only
+# asynchronously after a process exits, which keeps the mount busy a moment.
+umount_retry() {
+	for _i in 1 2 3 4 5 6 7 8 9 10; do umount "$1" 2>/dev/null && return 0; sleep 0.5; done
+	umount -l "$1"
+}

@@ -28,6 +28,7 @@ static const char save_help[] =
 	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
 	"  --io auto|uring|threads   I/O backend (default auto: io_uring when available)\n"
 	"  --no-sync            skip the final fdatasync (faster, not crash-safe)\n"
+	"  --prealloc           reserve the space of every page with data before writing\n"
 	"  --compress ALG       none (default: plain QEMU mapped-ram), zstd, zstd:1..19, lz4\n"
 	"  --chunk-size N       compression chunk (64K..16M, default 1M)\n"
 	"  --checksum crc32c|none   page checksums in the trailer (default crc32c)\n"
@@ -60,6 +61,7 @@ enum {
 	OPT_CHECKSUM,
 	OPT_HEADER,
 	OPT_NO_VERIFY,
+	OPT_PREALLOC,
 };
 
 #define MAX_PARAMS 16
@@ -98,6 +100,7 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 		{ "checksum", required_argument, NULL, OPT_CHECKSUM },
 		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
+		{ "prealloc", no_argument, NULL, OPT_PREALLOC },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -155,6 +158,10 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 				return MRE_EXIT_USAGE;
 			add_param(o, (struct mre_param){ .name = "x-chunk-size", .type = MRE_PARAM_INT,
 							 .i = (int64_t)v, .set = true });
+			break;
+		case OPT_PREALLOC:
+			add_param(o, (struct mre_param){ .name = "x-prealloc", .type = MRE_PARAM_BOOL, .b = true,
+							 .set = true });
 			break;
 		case OPT_NO_VERIFY:
 			add_param(o, (struct mre_param){ .name = "x-verify", .type = MRE_PARAM_BOOL, .b = false,

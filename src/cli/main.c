@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "util/size.h"
+#include "util/testpoint.h"
 
 static const struct mre_cli_cmd commands[] = {
 	{ "compress", mre_cmd_compress, "write an image as mrengine's compressed variant" },
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	mre_testpoint_init();
 	if (argc < 2) {
 		usage(stderr);
 		return MRE_EXIT_USAGE;

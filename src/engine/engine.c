@@ -109,6 +109,8 @@ static int apply_params(struct mre_plan *plan, const struct mre_facts_params *pa
 	}
 	if ((p = explicit(params, "x-sync")))
 		plan->sync = p->b ? MRE_SYNC_FDATASYNC : MRE_SYNC_NONE;
+	if ((p = explicit(params, "x-prealloc")))
+		plan->prealloc = p->b;
 	if ((p = explicit(params, "x-verify")))
 		plan->verify = p->b;
 	return 0;

@@ -41,6 +41,8 @@ struct save_ctx {
 	uint64_t chunk_pages;     /* compressed: pages per unit (one chunk) */
 	uint8_t *device_state;
 	size_t device_state_len;
+	uint64_t **scan;          /* pre-flight: pages with data, per block (or NULL) */
+	atomic_uint_fast64_t scanned_data;
 };
 
 static int load_device_state(struct save_ctx *c, struct mre_err *err)
@@ -124,6 +126,88 @@ static char *build_meta(const struct mre_job *job)
 	return (char *)wb.data;
 }
 
+static uint64_t next_data(const struct mre_ramblock *rb, uint64_t off, uint64_t end);
+static int plan_units(struct save_ctx *c, uint64_t per, struct mre_err *err);
+
+/* Pre-flight scan of one unit: which pages hold data (no I/O). */
+static int scan_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
+{
+	struct save_ctx *c = ctx;
+	const struct mre_unit *un = &c->units[u];
+	const struct mre_ramblock *rb = c->job->vm->blocks[un->block];
+	uint64_t ps = c->page_size, pos = un->first * ps, end = (un->first + un->npages) * ps, n = 0;
+
+	while (pos < end) {
+		uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
+
+		for (uint64_t p = next_data(rb, pos, chunk_end) / ps; p < chunk_end / ps; p++)
+			if (!mre_is_zero(rb->host + p * ps, ps)) {
+				mre_bit_set(c->scan[un->block], p);
+				n++;
+			}
+		pos = chunk_end;
+	}
+	atomic_fetch_add(&c->scanned_data, n * ps);
+	return 0;
+}
+
+/*
+ * The writer asks, before writing anything, how many page bytes will be
+ * written. With plenty of room the worst case will do; otherwise (or when
+ * space is to be reserved exactly) the RAM is scanned for zero pages.
+ * A compressed image's size is not known before compressing: only the
+ * metadata is checked, and a full disk is caught when it happens.
+ */
+static int save_preflight(void *ctx, uint64_t free_bytes, uint64_t worst, uint64_t *data,
+			  struct mre_err *err)
+{
+	struct save_ctx *c = ctx;
+	struct mre_vm *vm = c->job->vm;
+	struct mre_chan_cfg cc = { .backend = MRE_IO_THREADS, .nchan = c->job->plan.channels, .fd = -1,
+				   .cancel = &c->job->cancel };
+	int r;
+
+	if (c->job->plan.compression != MRE_COMP_NONE) {
+		*data = 0;
+		return 0;
+	}
+	if (!c->job->plan.prealloc && free_bytes / 101 * 100 > worst + (64u << 20))
+		return 0;
+	c->scan = calloc(vm->nblocks, sizeof(*c->scan));
+	if (!c->scan)
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < vm->nblocks; i++)
+		if (!(c->scan[i] = calloc(1, mre_bitmap_bytes(vm->blocks[i]->size / c->page_size) + 8)))
+			return mre_err_set(err, -ENOMEM, "out of memory");
+	if ((r = plan_units(c, MRE_JOB_UNIT_PAGES, err)))
+		return r;
+	r = mre_chan_run(&cc, c->nunits, scan_unit, c, NULL, err);
+
+	free(c->units);
+	c->units = NULL;
+	c->nunits = 0;
+	*data = atomic_load(&c->scanned_data);
+	return r;
+}
+
+/* Reserve exactly the ranges the pre-flight scan found (holes stay holes). */
+static int prealloc(struct save_ctx *c, struct mre_err *err)
+{
+	struct mre_vm *vm = c->job->vm;
+
+	for (unsigned i = 0; c->scan && i < vm->nblocks; i++) {
+		uint64_t np = vm->blocks[i]->size / c->page_size, s, e, from = 0;
+		int r;
+
+		while (mre_bitmap_next_run(c->scan[i], np, from, &s, &e)) {
+			if ((r = mre_writer_prealloc(c->w, i, s, e - s, err)))
+				return r;
+			from = e;
+		}
+	}
+	return 0;
+}
+
 static int open_writer(struct save_ctx *c, struct mre_err *err)
 {
 	struct mre_job *job = c->job;
@@ -158,6 +242,8 @@ static int open_writer(struct save_ctx *c, struct mre_err *err)
 				    .offset = job->offset,
 				    .fdsets = job->fdsets,
 				    .transferred = &job->transferred,
+				    .preflight = save_preflight,
+				    .preflight_ctx = c,
 			    },
 			    &c->w, err);
 	free(meta);
@@ -165,13 +251,12 @@ static int open_writer(struct save_ctx *c, struct mre_err *err)
 	return r;
 }
 
-static int plan_units(struct save_ctx *c, struct mre_err *err)
+/* Units of @per pages over every block. */
+static int plan_units(struct save_ctx *c, uint64_t per, struct mre_err *err)
 {
 	struct mre_vm *vm = c->job->vm;
-	uint64_t per = MRE_JOB_UNIT_PAGES, n = 0;
+	uint64_t n = 0;
 
-	if (mre_writer_compressed(c->w))
-		per = c->chunk_pages = mre_writer_chunk_size(c->w) / c->page_size;
 	for (unsigned i = 0; i < vm->nblocks; i++)
 		n += (vm->blocks[i]->size / c->page_size + per - 1) / per;
 	c->units = calloc(n ? n : 1, sizeof(*c->units));
@@ -269,7 +354,11 @@ int mre_save_run(struct mre_job *job, struct mre_err *err)
 
 	if ((r = load_device_state(&c, err)) || (r = open_writer(&c, err)))
 		goto out;
-	if ((r = plan_units(&c, err)))
+	if (mre_writer_compressed(c.w))
+		c.chunk_pages = mre_writer_chunk_size(c.w) / c.page_size;
+	if ((r = plan_units(&c, c.chunk_pages ? c.chunk_pages : MRE_JOB_UNIT_PAGES, err)))
+		goto fail;
+	if (job->plan.prealloc && (r = prealloc(&c, err)))
 		goto fail;
 	job->direct_io = mre_writer_direct_io(c.w);
 	memset(&cc, 0, sizeof(cc));
@@ -298,6 +387,9 @@ int mre_save_run(struct mre_job *job, struct mre_err *err)
 fail:
 	mre_writer_abort(c.w);
 out:
+	for (unsigned i = 0; c.scan && i < job->vm->nblocks; i++)
+		free(c.scan[i]);
+	free(c.scan);
 	free(c.units);
 	free(c.device_state);
 	return r;

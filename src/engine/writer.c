@@ -3,19 +3,24 @@
  * writer.c: the image writer. Offsets are all computed before the first
  * write; data goes through the caller's channels; metadata through the
  * buffered descriptor. Durability order at the end: data and bitmaps are
- * synced before the stream's tail makes the file structurally complete,
- * the trailer's completion marker is written (and synced) only after the
- * trailer itself, and the header says "complete" only after that.
+ * synced first; then the trailer's body, the stream's end and the trailer's
+ * completion marker, each durable before the next, so no crash can leave a
+ * file that passes for complete; the header says "complete" only after.
  */
 #include "engine/writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
+
+#include "util/size.h"
+#include "util/testpoint.h"
 
 #include "format/chunked.h"
 #include "format/mrheader.h"
@@ -95,8 +100,10 @@ static void count(struct mre_writer *w, uint64_t n)
 static int meta_write(struct mre_writer *w, const void *buf, size_t len, uint64_t off, const char *what,
 		      struct mre_err *err)
 {
-	int r = mre_pwrite_all(w->out.fd, buf, len, off);
+	int r;
 
+	mre_testpoint(what);
+	r = mre_pwrite_all(w->out.fd, buf, len, off);
 	if (r)
 		return mre_err_sys(err, r, "writing %s at offset 0x%llx", what, (unsigned long long)off);
 	count(w, len);
@@ -275,6 +282,58 @@ static int open_target(struct mre_writer *w, const struct mre_writer_opts *o, bo
 	return mre_outfile_open_path(&w->out, o->path, o->offset, direct_io, err);
 }
 
+/* Bytes the image needs besides page data: everything but the page regions. */
+static uint64_t meta_bytes(const struct mre_writer *w)
+{
+	uint64_t n = w->hdr.len + w->head.len + w->tail.len;
+
+	for (unsigned i = 0; i < w->nblocks; i++) {
+		const struct wblock *b = &w->blocks[i];
+
+		n += 64 + b->lay.bitmap_bytes + mre_chunk_table_bytes(b->nchunks) + b->npages / 64 + 4096;
+	}
+	return n;
+}
+
+static int preflight(struct mre_writer *w, const struct mre_writer_opts *o, struct mre_err *err)
+{
+	uint64_t worst = 0, data, need, avail;
+	struct statvfs sv;
+	char a[32], b[32];
+	int r;
+
+	/* no accounting (ramfs reports 0 blocks): nothing to compare with */
+	if (!o->preflight || fstatvfs(w->out.fd, &sv) || !sv.f_blocks)
+		return 0;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	for (unsigned i = 0; i < w->nblocks; i++)
+		if (!w->blocks[i].ignored)
+			worst += w->blocks[i].used_length;
+	data = worst;
+	if ((r = o->preflight(o->preflight_ctx, avail, worst, &data, err)))
+		return r;
+	/* filesystem metadata (extent trees) needs a little more than the bytes */
+	need = data + data / 100 + meta_bytes(w) + (1u << 20);
+	if (need > avail)
+		return mre_err_set(err, -ENOSPC,
+				   "not enough space for the image: it needs %s (%s of page data), %s are free",
+				   mre_fmt_size(need, a, sizeof(a)), mre_fmt_size(data, b, sizeof(b)),
+				   mre_fmt_size(avail, (char[32]){ 0 }, 32));
+	return 0;
+}
+
+int mre_writer_prealloc(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n,
+			struct mre_err *err)
+{
+	const struct wblock *b = &w->blocks[bi];
+
+	if (fallocate(w->out.fd, FALLOC_FL_KEEP_SIZE, (off_t)(b->lay.pages_offset + first * w->ps),
+		      (off_t)(n * w->ps)))
+		return mre_err_sys(err, -errno, "reserving space for pages %llu..%llu of '%s'",
+				   (unsigned long long)first, (unsigned long long)(first + n - 1), b->id);
+	return 0;
+}
+
 static void writer_free(struct mre_writer *w)
 {
 	for (unsigned i = 0; w->blocks && i < w->nblocks; i++) {
@@ -372,6 +431,8 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 		goto fail;
 	if ((r = open_target(w, o, p->direct_io, err)))
 		goto fail;
+	if ((r = preflight(w, o, err)))
+		goto fail_out;
 	if (ftruncate(w->out.fd, (off_t)w->stream_end)) {
 		r = mre_err_sys(err, -errno, "cannot size the file to %llu bytes", (unsigned long long)w->stream_end);
 		goto fail_out;
@@ -437,7 +498,10 @@ int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 	}
 	while (len) {
 		size_t k = (size_t)MRE_MIN(len, (uint64_t)(2u << 20));
-		int r = mre_chan_write(ch, data, k, b->lay.pages_offset + off);
+		int r;
+
+		mre_testpoint("page data");
+		r = mre_chan_write(ch, data, k, b->lay.pages_offset + off);
 
 		if (r)
 			return r;
@@ -538,6 +602,7 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 	}
 	mre_align_up(stored, DATA_ALIGN, &padded);
 	memset(out + stored, 0, padded - stored);
+	mre_testpoint("chunk data");
 	off = atomic_fetch_add(&w->cursor, padded);
 	e->offset = off;
 	e->len = (uint32_t)stored;
@@ -551,6 +616,7 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 
 static int sync_file(struct mre_writer *w, struct mre_err *err)
 {
+	mre_testpoint("sync");
 	return w->sync ? mre_outfile_sync(&w->out, err) : 0;
 }
 
@@ -645,9 +711,19 @@ static int write_trailer(struct mre_writer *w, uint32_t meta_crc, struct mre_err
 	w->trailer_length = wb.len;
 	if (mre_wbuf_err(&wb))
 		r = mre_err_set(err, -ENOMEM, "out of memory");
-	/* the completion marker goes last, after the rest is durable */
+	/*
+	 * Order, so that no crash leaves a file that looks complete: the trailer
+	 * body first (while the stream still lacks its end, the file cannot
+	 * parse), then the end of the stream (now a trailer without its marker
+	 * makes the file refused), and the completion marker last, each step
+	 * durable before the next.
+	 */
 	if (!r)
 		r = meta_write(w, wb.data, wb.len - MRE_TRAILER_END, off, "the trailer", err);
+	if (!r)
+		r = sync_file(w, err);
+	if (!r)
+		r = meta_write(w, w->tail.data, w->tail.len, w->tail_offset, "the end of the stream", err);
 	if (!r)
 		r = sync_file(w, err);
 	if (!r)
@@ -664,10 +740,8 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 	uint32_t meta_crc;
 	int r;
 
+	/* data and bitmaps durable before anything that completes the file */
 	if ((r = write_block_meta(w, &meta_crc, err)) || (r = sync_file(w, err)))
-		goto fail;
-	/* only now may the file look structurally complete */
-	if ((r = meta_write(w, w->tail.data, w->tail.len, w->tail_offset, "the end of the stream", err)))
 		goto fail;
 	if ((r = write_trailer(w, meta_crc, err)) || (r = sync_file(w, err)))
 		goto fail;
@@ -679,7 +753,9 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 		if ((r = meta_write(w, w->hdr.data, w->hdr.len, 0, "the header", err)) || (r = sync_file(w, err)))
 			goto fail;
 	}
+	mre_testpoint("rename");
 	r = mre_outfile_commit(&w->out, err);
+	mre_testpoint("renamed");
 	writer_free(w);
 	return r;
 fail:

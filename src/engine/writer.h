@@ -10,9 +10,10 @@
  *                        from channel threads (disjoint units of whole
  *                        64-page words), page data goes to its fixed slot,
  *                        or a compressed chunk to the data area;
- *   mre_writer_finish()  bitmaps, chunk tables, the end of the stream, sync,
- *                        the trailer with checksums and its completion
- *                        marker, the header ("complete"), rename into place;
+ *   mre_writer_finish()  bitmaps and chunk tables, sync; the trailer with
+ *                        checksums, the end of the stream, its completion
+ *                        marker (each synced); the header ("complete");
+ *                        rename into place;
  *   mre_writer_abort()   on any failure: nothing at the target path changes.
  *
  * The plan decides alignment, compression, checksums, header, direct-io,
@@ -61,6 +62,17 @@ struct mre_writer_opts {
 	uint64_t offset;               /* file:PATH,offset=N */
 	struct mre_fdsets *fdsets;
 	atomic_uint_fast64_t *transferred; /* optional: bytes written are added here */
+	/*
+	 * Optional pre-flight: called once the output is open and before any
+	 * byte is written, with the free space of its filesystem and the bytes
+	 * the image needs in the worst case (every page with data). Returns 0
+	 * with *data_bytes set to the page bytes that will really be written
+	 * (it may scan for zero pages to know), or an error. The writer then
+	 * refuses with -ENOSPC if the image cannot fit.
+	 */
+	int (*preflight)(void *ctx, uint64_t free_bytes, uint64_t worst_data, uint64_t *data_bytes,
+			 struct mre_err *err);
+	void *preflight_ctx;
 };
 
 int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, struct mre_err *err);
@@ -91,6 +103,11 @@ void mre_writer_clear_pages(struct mre_writer *w, unsigned bi, uint64_t first, u
  */
 int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t ci,
 			 const uint8_t *data, struct mre_err *err);
+
+/* Reserve the file space of pages [first, first + n) of block @bi
+ * (fallocate, so only those ranges are allocated and holes stay holes). */
+int mre_writer_prealloc(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n,
+			struct mre_err *err);
 
 int mre_writer_finish(struct mre_writer *w, struct mre_err *err);
 void mre_writer_abort(struct mre_writer *w);

@@ -117,6 +117,11 @@ void mre_chan_uring_teardown(struct mre_chan *ch)
 
 	if (!u)
 		return;
+	/* unregistering waits for the kernel's references to the file; after a
+	 * plain queue_exit they are dropped later, asynchronously, which keeps
+	 * a removed file's space allocated (and its mount busy) for a moment */
+	if (u->fixed_file)
+		io_uring_unregister_files(&u->ring);
 	io_uring_queue_exit(&u->ring);
 	free(u->reqs);
 	free(u->free_slots);

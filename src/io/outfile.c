@@ -13,6 +13,7 @@
 
 #include "io/dio.h"
 #include "io/file.h"
+#include "util/testpoint.h"
 
 static void outfile_reset(struct mre_outfile *o)
 {
@@ -100,6 +101,7 @@ int mre_outfile_open_path(struct mre_outfile *o, const char *path, uint64_t offs
 		o->tmp_path = NULL;
 		goto fail;
 	}
+	mre_testpoint("temporary file created");
 	if ((r = carry_prefix(path, o->fd, offset, err)))
 		goto fail;
 	if (direct_io) {
@@ -165,6 +167,7 @@ int mre_outfile_commit(struct mre_outfile *o, struct mre_err *err)
 		}
 		free(o->tmp_path);
 		o->tmp_path = NULL;
+		mre_testpoint("directory sync");
 		/* make the rename itself durable */
 		dfd = dcopy ? open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		if (dfd >= 0) {

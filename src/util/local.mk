@@ -8,4 +8,5 @@ src_libmre_a_SOURCES += \
 	src/util/jsonw.c src/util/jsonw.h \
 	src/util/zero.h \
 	src/util/crc32c.c src/util/crc32c.h \
-	src/util/sbitmap.c src/util/sbitmap.h
+	src/util/sbitmap.c src/util/sbitmap.h \
+	src/util/testpoint.c src/util/testpoint.h

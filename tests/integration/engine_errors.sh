@@ -39,8 +39,7 @@ if mount -t ramfs ramfs "$TMP/ramfs" 2>/dev/null; then
 	no_leftovers "$TMP/ramfs" "direct-io refused"
 	check "save without direct-io on ramfs" "$MRENGINE" save -q -object memory-backend-file,id=m,size=2M,mem-path="$TMP/ram" \
 		--output "$TMP/ramfs/x.img"
-	# io_uring releases its registered files asynchronously after exit
-	for i in 1 2 3 4 5 6 7 8 9 10; do umount "$TMP/ramfs" 2>/dev/null && break; sleep 0.5; done
+	umount_retry "$TMP/ramfs"
 else
 	for i in 1 2 3 4; do ok "# SKIP cannot mount ramfs here"; done
 fi
