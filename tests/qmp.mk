@@ -15,9 +15,9 @@ QMP_TRANSCRIPTS = tests/qmp/protocol.qmp tests/qmp/runstate.qmp tests/qmp/fdsets
 TESTS += tests/qmp/transcripts.py
 EXTRA_DIST += tests/qmp/transcripts.py $(QMP_TRANSCRIPTS)
 TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py \
-	tests/qmp/daemon_cli.py
+	tests/qmp/daemon_cli.py tests/qmp/boundary.sh
 EXTRA_DIST += tests/qmp/daemon.py tests/qmp/fdpass.py tests/qmp/robustness.py \
-	tests/qmp/saverestore.py tests/qmp/daemon_cli.py
+	tests/qmp/saverestore.py tests/qmp/daemon_cli.py tests/qmp/boundary.sh
 # conformance with go-qemu against real QEMU 10 (skips without Go or QEMU)
 TESTS += tests/interop/go_qmp.py
 EXTRA_DIST += tests/interop/go_qmp.py tests/interop/go-qmp/main.go
