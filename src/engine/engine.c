@@ -68,10 +68,11 @@ static int apply_params(struct mre_plan *plan, const struct mre_facts_params *pa
 {
 	const struct mre_param *p;
 
-	if ((p = explicit(params, "multifd-channels")))
-		plan->channels = (unsigned)p->i;
-	else if ((p = explicit(params, "multifd")) && !p->b)
+	/* as in QEMU, the channel count only matters with multifd on */
+	if ((p = explicit(params, "multifd")) && !p->b)
 		plan->channels = 1;
+	else if ((p = explicit(params, "multifd-channels")))
+		plan->channels = (unsigned)p->i;
 	if ((p = explicit(params, "direct-io")))
 		plan->direct_io = p->b;
 	if ((p = explicit(params, "max-bandwidth")))

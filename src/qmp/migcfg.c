@@ -496,11 +496,6 @@ void mre_qmp_migcfg_facts(struct mre_qmp_migcfg *c, struct mre_facts_params *out
 		if (d->kind == P_MAPPING)
 			continue;
 		*p = (struct mre_param){ .name = d->name, .set = c->params[i].set };
-		/* as in QEMU, multifd-channels has no effect with multifd
-		 * turned off: an explicit "off" means one channel */
-		if (!strcmp(d->name, "multifd-channels") && c->caps_set[MRE_CAP_MULTIFD] &&
-		    !c->caps[MRE_CAP_MULTIFD])
-			p->set = false;
 		switch (d->kind) {
 		case P_BOOL:
 			p->type = MRE_PARAM_BOOL;

@@ -330,7 +330,9 @@ static void test_params(void)
 		q->cfg.caps_set[MRE_CAP_MULTIFD] = true;
 		mre_qmp_migcfg_facts(&q->cfg, &fp);
 		p = mre_params_find(&fp, "multifd-channels");
-		ok(p && !p->set, "but not when multifd is explicitly off");
+		ok(p && p->set && p->i == 4, "multifd-channels stays as the client set it");
+		p = mre_params_find(&fp, "multifd");
+		ok(p && p->set && !p->b, "and multifd as explicitly off (the engine then uses one channel)");
 		p = mre_params_find(&fp, "multifd");
 		ok(p && p->set && !p->b, "multifd: explicit off");
 	}
