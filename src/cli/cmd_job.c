@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "cli/vmopts.h"
 #include "engine/uri.h"
+#include "policy/policy.h"
 #include "util/size.h"
 
 static const char save_help[] =
@@ -23,6 +24,8 @@ static const char save_help[] =
 	"path only once it is complete and synced.\n\n"
 	"  -O, --output URI     the file; with ,offset=N the stream starts at byte N and\n"
 	"                       bytes before it are kept\n"
+	"  --policy P           a Lua policy (path, or name in ./policies or the installed\n"
+	"                       policies) decides the plan; the flags below are its input\n"
 	MRE_VM_HELP
 	"  --channels N         parallel channels (1..256; default 2)\n"
 	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
@@ -41,6 +44,7 @@ static const char restore_help[] =
 	"Restore RAM from a mapped-ram file (written by mrengine or QEMU) into the\n"
 	"VM's RAM blocks: ids and sizes must match the image. A backing file that\n"
 	"does not exist yet is created.\n\n"
+	"  --policy P           a Lua policy decides the restore plan (its on_restore hook)\n"
 	MRE_VM_HELP
 	"  --offset N           the stream starts at byte N (default: found automatically)\n"
 	"  --channels N         parallel channels (1..256; default 2)\n"
@@ -62,6 +66,7 @@ enum {
 	OPT_HEADER,
 	OPT_NO_VERIFY,
 	OPT_PREALLOC,
+	OPT_POLICY,
 };
 
 #define MAX_PARAMS 16
@@ -101,6 +106,7 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 		{ "prealloc", no_argument, NULL, OPT_PREALLOC },
+		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +165,15 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 			add_param(o, (struct mre_param){ .name = "x-chunk-size", .type = MRE_PARAM_INT,
 							 .i = (int64_t)v, .set = true });
 			break;
+		case OPT_POLICY: {
+			struct mre_err err = MRE_ERR_INIT;
+			struct mre_policy *pol;
+
+			if (mre_policy_load(optarg, NULL, &pol, &err))
+				return mre_cli_fail(&err);
+			mre_engine_set_policy(e, pol);
+			break;
+		}
 		case OPT_PREALLOC:
 			add_param(o, (struct mre_param){ .name = "x-prealloc", .type = MRE_PARAM_BOOL, .b = true,
 							 .set = true });
