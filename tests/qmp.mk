@@ -11,7 +11,7 @@ tests_unit_test_qmp_LDADD = $(MRE_LIBS)
 TESTS += tests/unit/test_qmp
 QMP_TRANSCRIPTS = tests/qmp/protocol.qmp tests/qmp/runstate.qmp tests/qmp/fdsets.qmp \
 	tests/qmp/objects.qmp tests/qmp/migcfg.qmp tests/qmp/migrate.qmp \
-	tests/qmp/migrate-fail.qmp tests/qmp/incoming.qmp
+	tests/qmp/migrate-fail.qmp tests/qmp/incoming.qmp tests/qmp/policy.qmp
 TESTS += tests/qmp/transcripts.py
 EXTRA_DIST += tests/qmp/transcripts.py $(QMP_TRANSCRIPTS)
 TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py \

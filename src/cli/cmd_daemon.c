@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "policy/policy.h"
 #include "cli/vmopts.h"
 #include "engine/engine.h"
 #include "qmp/qmp.h"
@@ -196,11 +197,17 @@ int mre_cmd_daemon(int argc, char **argv)
 		rc = mre_cli_fail(&err);
 		goto out_engine;
 	}
-	/* TODO(policy runtime): load the policy once src/policy/policy.c
-	 * implements mre_policy_load; until then the name is kept and the
-	 * engine plans with its built-in defaults. */
-	if (policy)
-		mre_qmp_set_policy_name(q, policy);
+	if (policy) {
+		/* startup: a policy that does not load is fatal (x-policy-load
+		 * replaces it at run time and keeps the old one on failure) */
+		struct mre_policy *pol;
+
+		if (mre_policy_load(policy, NULL, &pol, &err)) {
+			rc = mre_cli_fail(&err);
+			goto out_qmp;
+		}
+		mre_engine_set_policy(&eng, pol);
+	}
 	if (incoming && mre_qmp_set_incoming(q, incoming, &err)) {
 		rc = mre_cli_fail(&err);
 		goto out_qmp;

@@ -227,6 +227,8 @@ static void announce(struct mre_qmp *q, enum mre_job_status st)
 	}
 	if (st == MRE_JOB_COMPLETED && !q->mig_restore && !q->eng->vm.running)
 		q->postmigrate = true;
+	if (mre_job_status_final(st))
+		mre_engine_job_done(q->eng);
 }
 
 void mre_qmp_migration_poll(struct mre_qmp *q)

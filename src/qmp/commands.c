@@ -86,6 +86,14 @@ static const struct mre_qmp_cmd table[] = {
 	  "close one descriptor of an fdset, or the whole set" },
 	{ "stop", mre_qmp_cmd_stop, NULL, 0,
 	  "mark the VM paused (STOP event)" },
+	{ "x-image-inspect", mre_qmp_cmd_x_image_inspect, mre_qmp_args_x_image_inspect, 0,
+	  "an image's layout, as `mrengine inspect --json` prints it" },
+	{ "x-plan", mre_qmp_cmd_x_plan, mre_qmp_args_x_plan, 0,
+	  "the plan a save or restore would use now (policy included), without starting it" },
+	{ "x-policy-load", mre_qmp_cmd_x_policy_load, mre_qmp_args_x_policy_load, 0,
+	  "load a policy in place of the current one, which stays if the new one fails" },
+	{ "x-policy-query", mre_qmp_cmd_x_policy_query, NULL, 0,
+	  "the loaded policy (name, file, hooks) and the plan of the last migration" },
 };
 
 static int cmp_name(const void *key, const void *elem)

@@ -11,4 +11,5 @@ src_libmre_a_SOURCES += \
 	src/qmp/cmd_misc.c \
 	src/qmp/cmd_fd.c \
 	src/qmp/cmd_object.c \
-	src/qmp/cmd_migrate.c
+	src/qmp/cmd_migrate.c \
+	src/qmp/cmd_x.c

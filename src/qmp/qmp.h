@@ -30,7 +30,6 @@ int mre_qmp_listen(struct mre_qmp *q, const char *spec, struct mre_err *err);
 
 /* The --policy name, reported by query-version's package and kept for
  * the policy runtime. */
-void mre_qmp_set_policy_name(struct mre_qmp *q, const char *name);
 
 /*
  * -incoming: "defer" waits for migrate-incoming; a URI starts the restore

@@ -142,6 +142,10 @@ int mre_qmp_cmd_migrate(struct mre_qmp_req *r);
 int mre_qmp_cmd_migrate_incoming(struct mre_qmp_req *r);
 int mre_qmp_cmd_query_migrate(struct mre_qmp_req *r);
 int mre_qmp_cmd_migrate_cancel(struct mre_qmp_req *r);
+int mre_qmp_cmd_x_policy_load(struct mre_qmp_req *r);
+int mre_qmp_cmd_x_policy_query(struct mre_qmp_req *r);
+int mre_qmp_cmd_x_plan(struct mre_qmp_req *r);
+int mre_qmp_cmd_x_image_inspect(struct mre_qmp_req *r);
 
 /* Schemas that live with their handlers. */
 extern const struct mre_qmp_arg mre_qmp_args_set_capabilities[];
@@ -149,6 +153,9 @@ extern const struct mre_qmp_arg mre_qmp_args_set_parameters[];
 extern const struct mre_qmp_arg mre_qmp_args_migrate[];
 extern const struct mre_qmp_arg mre_qmp_args_migrate_incoming[];
 extern const struct mre_qmp_arg mre_qmp_args_object_add[];
+extern const struct mre_qmp_arg mre_qmp_args_x_policy_load[];
+extern const struct mre_qmp_arg mre_qmp_args_x_plan[];
+extern const struct mre_qmp_arg mre_qmp_args_x_image_inspect[];
 
 /* ---- migration configuration (migcfg.c) -------------------------------- */
 
@@ -247,7 +254,6 @@ struct mre_qmp {
 	struct mre_qmp_client *clients;
 	unsigned next_client_id;
 	struct mre_qmp_migcfg cfg;
-	char *policy_name;
 	int sigfd;
 
 	bool quit;

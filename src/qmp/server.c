@@ -49,11 +49,6 @@ int mre_qmp_new(struct mre_engine *eng, struct mre_qmp **out, struct mre_err *er
 	return 0;
 }
 
-void mre_qmp_set_policy_name(struct mre_qmp *q, const char *name)
-{
-	free(q->policy_name);
-	q->policy_name = name ? strdup(name) : NULL;
-}
 
 int mre_qmp_set_incoming(struct mre_qmp *q, const char *uri, struct mre_err *err)
 {
@@ -675,12 +670,14 @@ int mre_qmp_run(struct mre_qmp *q, struct mre_err *err)
 	while (!q->quit && !stdio_done(q)) {
 		/* input held back while output was above SOFT may be
 		 * processable now that it has been flushed: do not sleep */
-		r = do_poll(q, input_ready(q) ? 0 : -1, true);
+		/* while a job runs, wake up for the policy's on_progress */
+		r = do_poll(q, input_ready(q) ? 0 : mre_engine_busy(q->eng) && q->eng->policy ? 250 : -1, true);
 		if (r) {
 			mre_err_sys(err, r, "poll");
 			break;
 		}
 		process_all(q);
+		mre_engine_tick(q->eng);
 	}
 	r = 0;
 	/* Quit: cancel the job and let clients see it go (MIGRATION
@@ -722,7 +719,6 @@ void mre_qmp_free(struct mre_qmp *q)
 		close_listener(&q->listeners[i]);
 	free(q->listeners);
 	mre_qmp_migcfg_free(&q->cfg);
-	free(q->policy_name);
 	free(q->incoming_uri);
 	free(q);
 }
