@@ -84,11 +84,20 @@ end
 
 -- Client parameters ----------------------------------------------------------
 
--- Which plan field each client parameter decides.
+-- Which plan field each client parameter decides (mrengine's own x-
+-- parameters included: the CLI flags --io, --no-sync, --no-verify, ...).
 local param_field = {
   ["multifd-channels"] = "channels",
   ["direct-io"] = "direct_io",
   ["max-bandwidth"] = "max_bandwidth",
+  ["x-io"] = "io",
+  ["x-sync"] = "sync",
+  ["x-verify"] = "verify",
+  ["x-compression"] = "compression",
+  ["x-chunk-size"] = "chunk_size",
+  ["x-checksum"] = "checksum",
+  ["x-prealloc"] = "prealloc",
+  ["x-header"] = "header",
 }
 
 -- The value of parameter `name` if a client set it explicitly, else nil.
@@ -107,6 +116,12 @@ function mre.honour(plan, params)
   if plan == nil then return nil end
   if type(plan) ~= "table" then
     error("mre.honour(plan, params) takes a plan table", 2)
+  end
+  -- as in QEMU, multifd turned off explicitly means one channel
+  if params.set["multifd"] and not params.capabilities.multifd and plan.channels ~= nil then
+    mre.log("info", "keeping the client's multifd=off (one channel; the policy proposed channels=%s)",
+            tostring(plan.channels))
+    plan.channels = nil
   end
   for pname, field in pairs(param_field) do
     if params.set[pname] and plan[field] ~= nil then

@@ -7,5 +7,3 @@ dist_policies_DATA = \
 	policies/low-impact.lua \
 	policies/libvirt-header.lua \
 	policies/per-vm-rules.lua
-# The policy contract ships with the policies it describes.
-EXTRA_DIST += doc/policy.md

@@ -82,5 +82,5 @@ POLICY_TESTS += tests/unit/test_policy_facts
 tests_unit_test_policy_facts_SOURCES = tests/unit/test_policy_facts.c tests/tap.h
 tests_unit_test_policy_facts_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_policy_facts_LDADD = $(MRE_LIBS)
-TESTS += tests/policy/policy_check.sh
-EXTRA_DIST += tests/policy/policy_check.sh tests/policy/fixture.h
+TESTS += tests/policy/policy_check.sh tests/policy/cli_policies.sh
+EXTRA_DIST += tests/policy/policy_check.sh tests/policy/fixture.h tests/policy/cli_policies.sh

@@ -19,6 +19,7 @@
 #include "cli/progress.h"
 #include "engine/pattern.h"
 #include "engine/verify.h"
+#include "policy/policy.h"
 #include "util/size.h"
 
 static const char demo_help[] =
@@ -62,12 +63,24 @@ static int fill_block(struct mre_ramblock *b, uint64_t seed, const struct mre_pa
 	return 0;
 }
 
-static int new_vm(struct mre_engine *e, uint64_t size, struct mre_err *err)
+/* The demo's VM: one memfd block, and the shipped default policy when it
+ * can be found (in ./policies or installed), else the built-in defaults. */
+static int new_vm(struct mre_engine *e, uint64_t size, bool say, struct mre_err *err)
 {
 	struct mre_object_props p = { .qom_type = "memory-backend-memfd", .id = "pc.ram", .size = size };
+	struct mre_policy *pol;
 	int r = mre_engine_init(e, err);
 
-	return r ? r : mre_vm_add_object(&e->vm, &p, NULL, err);
+	if (r)
+		return r;
+	if (!mre_policy_load("default", NULL, &pol, NULL)) {
+		if (say)
+			printf("demo: policy 'default' (%s)\n", mre_policy_path(pol));
+		mre_engine_set_policy(e, pol);
+	} else if (say) {
+		printf("demo: no 'default' policy found: mrengine's built-in defaults\n");
+	}
+	return mre_vm_add_object(&e->vm, &p, NULL, err);
 }
 
 static int run_job(struct mre_engine *e, enum mre_job_kind kind, const char *path,
@@ -162,7 +175,7 @@ int mre_cmd_demo(int argc, char **argv)
 
 	printf("demo: a %s VM (memfd), pages %u%% zero / %u%% repeated-byte / %u%% random, seed %" PRIu64 "\n",
 	       mre_fmt_size(size, sz, sizeof(sz)), mix.zero, mix.repeat, mix.random, seed);
-	if (new_vm(&src, size, &err) || fill_block(src.vm.blocks[0], seed, &mix, &err)) {
+	if (new_vm(&src, size, true, &err) || fill_block(src.vm.blocks[0], seed, &mix, &err)) {
 		r = mre_cli_fail(&err);
 		goto out_src;
 	}
@@ -173,7 +186,7 @@ int mre_cmd_demo(int argc, char **argv)
 		printf("demo: image is %s logical, %s allocated on disk\n",
 		       mre_fmt_size((uint64_t)st.st_size, sz, sizeof(sz)),
 		       mre_fmt_size((uint64_t)st.st_blocks * 512, (char[32]){ 0 }, 32));
-	if (new_vm(&dst, size, &err)) {
+	if (new_vm(&dst, size, false, &err)) {
 		r = mre_cli_fail(&err);
 		goto out_dst;
 	}
@@ -190,7 +203,8 @@ int mre_cmd_demo(int argc, char **argv)
 		if (mre_imagefile_open(&f, path, -1, MRE_OFFSET_AUTO, 0, &err) || mre_verify(&f, NULL, &vr, &err)) {
 			r = mre_cli_fail(&err);
 		} else {
-			printf("demo: OK: restored RAM is byte-identical (%s), and the image verifies\n", sz);
+			printf("demo: OK: restored RAM is byte-identical (%s), and the image verifies\n",
+			       mre_fmt_size(size, sz, sizeof(sz)));
 			r = MRE_EXIT_OK;
 		}
 		if (f.img || f.path)

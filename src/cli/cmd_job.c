@@ -14,6 +14,7 @@
 #include "cli/progress.h"
 #include "cli/vmopts.h"
 #include "engine/uri.h"
+#include "policy/policy.h"
 #include "util/size.h"
 
 static const char save_help[] =
@@ -24,6 +25,8 @@ static const char save_help[] =
 	"path only once it is complete and synced.\n\n"
 	"  -O, --output URI     the file; with ,offset=N the stream starts at byte N and\n"
 	"                       bytes before it are kept\n"
+	"  --policy P           a Lua policy (path, or name in ./policies or the installed\n"
+	"                       policies) decides the plan; the flags below are its input\n"
 	MRE_VM_HELP
 	MRE_PLAN_HELP_IO
 	MRE_PLAN_HELP_WRITE
@@ -36,6 +39,7 @@ static const char restore_help[] =
 	"Restore RAM from a mapped-ram file (written by mrengine or QEMU) into the\n"
 	"VM's RAM blocks: ids and sizes must match the image. A backing file that\n"
 	"does not exist yet is created.\n\n"
+	"  --policy P           a Lua policy decides the restore plan (its on_restore hook)\n"
 	MRE_VM_HELP
 	"  --offset N           the stream starts at byte N (default: found automatically)\n"
 	"  --partial            restore only the VM's blocks; the image's other blocks are\n"
@@ -49,6 +53,7 @@ static const char restore_help[] =
 enum {
 	OPT_OFFSET = 0x3000,
 	OPT_PARTIAL,
+	OPT_POLICY,
 };
 
 struct job_opts {
@@ -68,6 +73,7 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 		{ "output", required_argument, NULL, 'O' },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "partial", no_argument, NULL, OPT_PARTIAL },
+		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -99,6 +105,15 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 				return mre_cli_usage(cmd, "for save, give the offset in the URI: --output file:PATH,offset=N");
 			o->offset = optarg;
 			break;
+		case OPT_POLICY: {
+			struct mre_err err = MRE_ERR_INIT;
+			struct mre_policy *pol;
+
+			if (mre_policy_load(optarg, NULL, &pol, &err))
+				return mre_cli_fail(&err);
+			mre_engine_set_policy(e, pol);
+			break;
+		}
 		case OPT_PARTIAL:
 			if (save)
 				return mre_cli_usage(cmd, "--partial is an option of restore");

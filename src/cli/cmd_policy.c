@@ -460,6 +460,7 @@ static int check(struct mre_engine *e, struct check_opts *o, struct report *r,
 
 	if ((rc = mre_policy_load(o->policy, NULL, &r->pol, err)))
 		return rc;
+	mre_engine_set_policy(e, r->pol);  /* the engine owns it from here */
 	mre_facts_host(&r->host);
 	if ((rc = mre_facts_vm(&r->vm, &e->vm, true, err)))
 		return rc;
@@ -473,17 +474,9 @@ static int check(struct mre_engine *e, struct check_opts *o, struct report *r,
 		if ((rc = mre_facts_target_path(&r->target, target.path, err)))
 			return rc;
 	}
-	/* layers 1 and 2 as the engine builds them (no policy attached there) */
+	/* the engine's own path: defaults, the client's parameters, the policy */
 	if ((rc = mre_engine_plan(e, r->restore ? MRE_JOB_RESTORE : MRE_JOB_SAVE, &target, &params,
 				  &r->plan, err)))
-		return rc;
-	if (r->restore)
-		rc = mre_policy_on_restore(r->pol, &r->image.f, &r->vm.f, &r->host.f, &params, &r->plan,
-					   err);
-	else
-		rc = mre_policy_on_save(r->pol, &r->vm.f, &r->target.f, &r->host.f, &params, &r->plan,
-					err);
-	if (rc)
 		return rc;
 	stats = (struct mre_facts_stats){
 		.status = "active", .total = r->vm.f.ram_bytes, .transferred = r->vm.f.ram_bytes / 2,
@@ -535,7 +528,6 @@ int mre_cmd_policy_check(int argc, char **argv)
 	mre_plan_free(&r.plan);
 	mre_facts_vm_free(&r.vm);
 	mre_facts_image_free(&r.image);
-	mre_policy_free(r.pol);
-	mre_engine_destroy(&e);
+	mre_engine_destroy(&e);  /* frees the policy too */
 	return rc;
 }

@@ -60,6 +60,7 @@ int mre_cli_wait_job(struct mre_engine *e, const char *verb, bool quiet)
 		}
 		while (mre_job_next_status(e->job, &st))
 			final |= mre_job_status_final(st);
+		mre_engine_tick(e);
 		mre_job_get_stats(e->job, &s);
 		if (tty && s.status == MRE_JOB_ACTIVE) {
 			draw(verb, &s);
@@ -73,6 +74,7 @@ int mre_cli_wait_job(struct mre_engine *e, const char *verb, bool quiet)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	r = mre_job_wait(e->job, &err);
+	mre_engine_job_done(e);
 	mre_job_get_stats(e->job, &s);
 	if (r)
 		return mre_cli_fail(&err);

@@ -11,8 +11,17 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "engine/facts.h"
 #include "io/chan.h"
+#include "io/fdset.h"
+#include "policy/policy.h"
+#include "util/log.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 
 int mre_engine_init(struct mre_engine *e, struct mre_err *err)
 {
@@ -32,6 +41,7 @@ void mre_engine_destroy(struct mre_engine *e)
 	}
 	if (e->has_last_plan)
 		mre_plan_free(&e->last_plan);
+	mre_policy_free(e->policy);
 	mre_vm_destroy(&e->vm);
 	mre_fdsets_free(e->fdsets);
 	memset(e, 0, sizeof(*e));
@@ -68,10 +78,11 @@ static int apply_params(struct mre_plan *plan, const struct mre_facts_params *pa
 {
 	const struct mre_param *p;
 
-	if ((p = explicit(params, "multifd-channels")))
-		plan->channels = (unsigned)p->i;
-	else if ((p = explicit(params, "multifd")) && !p->b)
+	/* as in QEMU, the channel count only matters with multifd on */
+	if ((p = explicit(params, "multifd")) && !p->b)
 		plan->channels = 1;
+	else if ((p = explicit(params, "multifd-channels")))
+		plan->channels = (unsigned)p->i;
 	if ((p = explicit(params, "direct-io")))
 		plan->direct_io = p->b;
 	if ((p = explicit(params, "max-bandwidth")))
@@ -116,17 +127,71 @@ static int apply_params(struct mre_plan *plan, const struct mre_facts_params *pa
 	return 0;
 }
 
+/* A descriptor of fdset @path for facts (the fd matching @flags), or -1. */
+static int fdset_probe_fd(struct mre_engine *e, const char *path, int flags)
+{
+	int64_t set;
+
+	if (mre_fdset_path_id(path, &set) != 1 || !e->fdsets)
+		return -1;
+	return mre_fdsets_dup(e->fdsets, set, flags, NULL);
+}
+
+/* Layer 3: the policy's hook, shown the real facts. */
+static int policy_layer(struct mre_engine *e, enum mre_job_kind kind, const struct mre_job_target *target,
+			const struct mre_facts_params *params, struct mre_plan *plan, struct mre_err *err)
+{
+	static const struct mre_facts_params none = { 0, NULL };
+	const char *path = target && target->path ? target->path : ".";
+	struct mre_host_facts host;
+	struct mre_vm_facts vm;
+	int r, fd;
+
+	mre_facts_host(&host);
+	if ((r = mre_facts_vm(&vm, &e->vm, kind == MRE_JOB_SAVE, err)))
+		return r;
+	if (!params)
+		params = &none;
+	if (kind == MRE_JOB_SAVE) {
+		struct mre_target_facts t;
+
+		fd = fdset_probe_fd(e, path, O_WRONLY);
+		r = fd >= 0 ? mre_facts_target_fd(&t, fd, path, err) : mre_facts_target_path(&t, path, err);
+		if (!r)
+			r = mre_policy_on_save(e->policy, &vm.f, &t.f, &host.f, params, plan, err);
+	} else {
+		struct mre_image_facts img;
+		char proc[64];
+
+		fd = fdset_probe_fd(e, path, O_RDONLY);
+		if (fd >= 0)
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		r = mre_facts_image(&img, fd >= 0 ? proc : path, err);
+		if (!r) {
+			r = mre_policy_on_restore(e->policy, &img.f, &vm.f, &host.f, params, plan, err);
+			mre_facts_image_free(&img);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	mre_facts_vm_free(&vm);
+	if (!r && !(plan->policy = strdup(mre_policy_name(e->policy))))
+		r = mre_err_set(err, -ENOMEM, "out of memory");
+	return r;
+}
+
 int mre_engine_plan(struct mre_engine *e, enum mre_job_kind kind,
 		    const struct mre_job_target *target, const struct mre_facts_params *params,
 		    struct mre_plan *plan, struct mre_err *err)
 {
 	int r;
 
-	(void)target;
 	mre_plan_defaults(plan);
 	/* restores check checksums unless the client says otherwise */
 	plan->verify = kind == MRE_JOB_RESTORE;
-	if ((r = apply_params(plan, params, err)) || (r = mre_plan_validate(plan, err))) {
+	if ((r = apply_params(plan, params, err)) ||
+	    (e->policy && (r = policy_layer(e, kind, target, params, plan, err))) ||
+	    (r = mre_plan_validate(plan, err))) {
 		mre_plan_free(plan);
 		return r;
 	}
@@ -150,12 +215,83 @@ int mre_engine_start(struct mre_engine *e, enum mre_job_kind kind,
 		mre_plan_free(&plan);
 		return r;
 	}
-	if (e->job)
+	if (e->job) {
+		mre_engine_job_done(e);
 		mre_job_free(e->job);
+	}
 	e->job = job;
+	e->done_reported = false;
+	e->last_tick_ns = 0;
 	if (e->has_last_plan)
 		mre_plan_free(&e->last_plan);
 	e->last_plan = plan;
 	e->has_last_plan = true;
 	return 0;
+}
+
+void mre_engine_set_policy(struct mre_engine *e, struct mre_policy *p)
+{
+	mre_policy_free(e->policy);
+	e->policy = p;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void mre_engine_tick(struct mre_engine *e)
+{
+	struct mre_err err = MRE_ERR_INIT;
+	struct mre_job_stats s;
+	struct mre_facts_stats fs;
+	uint64_t now = mono_ns(), bw;
+
+	if (!e->job || !e->policy || !mre_policy_has_hook(e->policy, MRE_HOOK_PROGRESS) ||
+	    now - e->last_tick_ns < 250000000u)
+		return;
+	e->last_tick_ns = now;
+	mre_job_get_stats(e->job, &s);
+	if (s.status != MRE_JOB_ACTIVE)
+		return;
+	fs = (struct mre_facts_stats){
+		.status = mre_job_status_name(s.status), .total = s.total, .transferred = s.transferred,
+		.remaining = s.remaining, .elapsed_ms = s.total_ms, .mbps = s.mbps,
+		.normal_pages = s.normal, .zero_pages = s.duplicate,
+	};
+	switch (mre_policy_on_progress(e->policy, &fs, &bw, &err)) {
+	case 1:
+		mre_job_set_max_bandwidth(e->job, bw);
+		break;
+	case 0:
+		break;
+	default:
+		mre_warn("%s", err.msg);
+	}
+}
+
+void mre_engine_job_done(struct mre_engine *e)
+{
+	struct mre_err err = MRE_ERR_INIT;
+	struct mre_job_stats s;
+	struct mre_facts_result res;
+
+	if (!e->job || e->done_reported)
+		return;
+	mre_job_get_stats(e->job, &s);
+	if (!mre_job_status_final(s.status))
+		return;
+	e->done_reported = true;
+	if (!e->policy)
+		return;
+	res = (struct mre_facts_result){
+		.status = mre_job_status_name(s.status), .error = s.error,
+		.kind = s.kind == MRE_JOB_SAVE ? "save" : "restore", .bytes = s.transferred,
+		.duration_ms = s.total_ms, .mbps = s.total_ms ? (double)s.transferred * 8 / 1000.0 / (double)s.total_ms : 0,
+	};
+	if (mre_policy_on_complete(e->policy, &res, &err) < 0)
+		mre_warn("%s", err.msg);
 }

@@ -27,6 +27,8 @@ struct mre_engine {
 	struct mre_job *job;        /* the running or last finished job, or NULL */
 	struct mre_plan last_plan;  /* plan of the last job started */
 	bool has_last_plan;
+	uint64_t last_tick_ns;      /* last on_progress call */
+	bool done_reported;         /* on_complete called for e->job */
 };
 
 int mre_engine_init(struct mre_engine *e, struct mre_err *err);
@@ -49,6 +51,20 @@ int mre_engine_start(struct mre_engine *e, enum mre_job_kind kind,
 int mre_engine_plan(struct mre_engine *e, enum mre_job_kind kind,
 		    const struct mre_job_target *target, const struct mre_facts_params *params,
 		    struct mre_plan *plan, struct mre_err *err);
+
+/* Attach a policy (the engine owns it from now on; NULL for none). The
+ * previous one is freed. */
+void mre_engine_set_policy(struct mre_engine *e, struct mre_policy *p);
+
+/*
+ * The controller's heartbeat while e->job runs: calls the policy's
+ * on_progress at most every 250 ms and applies a bandwidth cap it returns.
+ * A policy error is logged; it never stops the job.
+ */
+void mre_engine_tick(struct mre_engine *e);
+
+/* Once e->job has reached a final status: on_complete, once per job. */
+void mre_engine_job_done(struct mre_engine *e);
 
 /* Look up a parameter by name in @params (NULL if absent). */
 const struct mre_param *mre_params_find(const struct mre_facts_params *params, const char *name);

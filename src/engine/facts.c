@@ -365,7 +365,6 @@ void mre_facts_vm_free(struct mre_vm_facts *v)
 
 int mre_facts_image(struct mre_image_facts *i, const char *path, struct mre_err *err)
 {
-	struct mre_header_info hi;
 	struct mre_imagefile f;
 	const struct mre_image *img;
 	uint64_t present = 0;
@@ -378,10 +377,12 @@ int mre_facts_image(struct mre_image_facts *i, const char *path, struct mre_err 
 	i->f.path = i->path;
 	i->f.format = img->mapped_ram ? "mapped-ram" : "sequential";
 	i->f.compression = "none";
-	i->f.header = "none";
-	if (!mre_header_detect(&f.src, &hi, NULL))
-		i->f.header = mre_header_kind_name(hi.kind);
-	i->f.checksums = false;
+	for (unsigned k = 0; k < img->nblocks; k++)
+		if (img->blocks[k].b.chunked)
+			i->f.compression = mre_chunk_alg_name(img->blocks[k].b.chunk_alg);
+	i->f.header = mre_header_kind_name(f.header.kind);
+	/* page checksums: the trailer's, or the chunk table's */
+	i->f.checksums = img->compressed || (img->has_trailer && (img->trailer.flags & MRE_TRAILER_F_PAGES));
 	i->f.page_size = img->page_size;
 	i->f.ram_bytes = img->ram_total;
 	if (img->nblocks) {

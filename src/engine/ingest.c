@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include "engine/transcode.h"
 #include "engine/writer.h"
 #include "io/file.h"
+#include "io/outfile.h"
 #include "format/chunked.h"
 #include "format/header.h"
 #include "format/qemu.h"
@@ -134,6 +134,8 @@ struct ingest {
 	char *tmp_path;              /* the plain image to compress, or NULL */
 	char *meta;
 	struct mre_config cfg;
+	struct mre_outfile out;      /* opened at once, taken over by the writer */
+	bool out_open;
 	struct mre_writer *w;
 	struct blk *blocks;
 	struct mre_vm vm;            /* shared backings */
@@ -637,10 +639,11 @@ static int open_writer(struct ingest *g)
 				    .pre = g->pre.data,
 				    .pre_len = g->pre.len,
 				    .meta = g->meta,
-				    .path = g->tmp_path ? g->tmp_path : g->o->path,
+				    .out = &g->out,
 				    .offset = g->tmp_path ? 0 : g->o->offset,
 			    },
 			    &g->w, err);
+	g->out_open = false; /* the writer has it, or closed it */
 	free(wb);
 	if (r)
 		return r;
@@ -1036,28 +1039,14 @@ static int make_tmp_path(struct ingest *g)
 	return 0;
 }
 
-/* Refuse at once a target that cannot be created, before QEMU sends anything. */
-static int check_target(const char *path, struct mre_err *err)
-{
-	char *copy = strdup(path);
-	const char *dir;
-	int r = 0;
-
-	if (!copy)
-		return mre_err_set(err, -ENOMEM, "out of memory");
-	dir = strrchr(copy, '/') ? dirname(copy) : ".";
-	if (strncmp(path, "/dev/fdset/", 11) && access(dir, W_OK | X_OK))
-		r = mre_err_sys(err, -errno, "Could not create '%s' (directory '%s')", path, dir);
-	free(copy);
-	return r;
-}
-
 static void cleanup(struct ingest *g, bool failed)
 {
 	if (g->thread_running)
 		pipeline_stop(g, true);
 	if (g->w)
 		mre_writer_abort(g->w);
+	if (g->out_open)
+		mre_outfile_abort(&g->out);
 	if (g->tmp_path) {
 		unlink(g->tmp_path);
 		free(g->tmp_path);
@@ -1158,8 +1147,6 @@ int mre_ingest(const struct mre_ingest_opts *o, struct mre_ingest_result *res, s
 				r = mre_err_set(err, -EINVAL, "--ram %s is given twice", o->ram[i].id);
 				goto out;
 			}
-	if ((r = check_target(o->path, err)))
-		goto out;
 	if ((r = mre_plan_copy(&g.plan, o->plan, err)))
 		goto out;
 	g.plan_init = true;
@@ -1175,6 +1162,12 @@ int mre_ingest(const struct mre_ingest_opts *o, struct mre_ingest_result *res, s
 		g.plan.sync = MRE_SYNC_NONE;
 		g.plan.prealloc = false;
 	}
+	/* the target is opened before reading anything: QEMU learns at once
+	 * that it cannot be written */
+	if ((r = mre_writer_target_open(&g.out, g.tmp_path ? g.tmp_path : o->path, g.tmp_path ? 0 : o->offset,
+					g.plan.direct_io, NULL, err)))
+		goto out;
+	g.out_open = true;
 	if (!fstat(o->fd, &st) && S_ISFIFO(st.st_mode)) {
 		g.is_pipe = true;
 		if (fcntl(o->fd, F_SETPIPE_SZ, BULK_PIPE_SIZE) < 0)

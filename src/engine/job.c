@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/writer.h"
+#include "io/dio.h"
+#include "io/fdset.h"
+#include "io/file.h"
 #include "util/bytes.h"
 
 const char *mre_job_status_name(enum mre_job_status s)
@@ -96,6 +100,55 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Open what the job reads or writes, here on the control thread: open and
+ * fdset errors reach the caller (QMP puts them in the migrate reply, as QEMU
+ * does) and the fdset registry is only ever used from this thread.
+ */
+static int open_files(struct mre_job *job, struct mre_err *err)
+{
+	int64_t set;
+	int r;
+
+	if (job->kind == MRE_JOB_SAVE)
+		return mre_writer_target_open(&job->out, job->path, job->offset, job->plan.direct_io, job->fdsets,
+					      err);
+	r = mre_fdset_path_id(job->path, &set);
+	if (r < 0)
+		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", job->path);
+	if (r == 1) {
+		if (!job->fdsets)
+			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", job->path);
+		return mre_fdsets_open_pair(job->fdsets, set, false, job->plan.direct_io, &job->in_fd,
+					    &job->in_page_fd, err);
+	}
+	if ((job->in_fd = mre_open_ro(job->path, err)) < 0)
+		return job->in_fd;
+	if (!job->plan.direct_io) {
+		job->in_page_fd = job->in_fd;
+		return 0;
+	}
+	job->in_page_fd = mre_dio_open(job->path, O_RDONLY, err);
+	if (job->in_page_fd < 0) {
+		r = job->in_page_fd;
+		close(job->in_fd);
+		job->in_fd = job->in_page_fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+/* Whatever the worker did not take over. */
+static void close_files(struct mre_job *job)
+{
+	mre_outfile_abort(&job->out);
+	if (job->in_page_fd >= 0 && job->in_page_fd != job->in_fd)
+		close(job->in_page_fd);
+	if (job->in_fd >= 0)
+		close(job->in_fd);
+	job->in_fd = job->in_page_fd = -1;
+}
+
 static void pin(struct mre_vm *vm, int delta)
 {
 	for (unsigned i = 0; i < vm->nblocks; i++)
@@ -120,6 +173,8 @@ int mre_job_start(enum mre_job_kind kind, struct mre_vm *vm, struct mre_fdsets *
 	if (!job)
 		return mre_err_set(err, -ENOMEM, "out of memory");
 	job->notify[0] = job->notify[1] = -1;
+	job->out.fd = job->out.page_fd = -1;
+	job->in_fd = job->in_page_fd = -1;
 	job->kind = kind;
 	job->vm = vm;
 	job->fdsets = fdsets;
@@ -146,6 +201,8 @@ int mre_job_start(enum mre_job_kind kind, struct mre_vm *vm, struct mre_fdsets *
 			goto fail;
 		job->total += vm->blocks[i]->size;
 	}
+	if ((r = open_files(job, err)))
+		goto fail;
 	job->start_ns = job->win_ns = mre_now_ns();
 	pin(vm, 1);
 	r = pthread_create(&job->thread, NULL, job_main, job);
@@ -158,6 +215,7 @@ int mre_job_start(enum mre_job_kind kind, struct mre_vm *vm, struct mre_fdsets *
 	*out = job;
 	return 0;
 fail:
+	close_files(job);
 	if (job->notify[0] >= 0) {
 		close(job->notify[0]);
 		close(job->notify[1]);
@@ -275,6 +333,7 @@ void mre_job_free(struct mre_job *job)
 	if (!job)
 		return;
 	mre_job_wait(job, NULL);
+	close_files(job);
 	close(job->notify[0]);
 	close(job->notify[1]);
 	pthread_mutex_destroy(&job->lock);

@@ -12,6 +12,7 @@
 
 #include "engine/job.h"
 #include "io/chan.h"
+#include "io/outfile.h"
 #include "vm/vm.h"
 
 #define MRE_JOB_UNIT_PAGES 2048u        /* 8 MiB of 4 KiB pages per unit of work */
@@ -34,6 +35,10 @@ struct mre_job {
 	bool offset_given;
 	bool partial;
 	struct mre_plan plan;
+	/* opened by mre_job_start on the control thread, used by the worker */
+	struct mre_outfile out;         /* save */
+	int in_fd;                      /* restore: the image */
+	int in_page_fd;                 /* restore: page data (O_DIRECT when asked; may equal in_fd) */
 	pthread_t thread;
 	bool thread_started;
 

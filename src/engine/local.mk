@@ -2,6 +2,7 @@
 # that wire format, io, vm and policy together.
 src_libmre_a_SOURCES += \
 	src/engine/engine.c src/engine/engine.h \
+	src/engine/facts.c src/engine/facts.h \
 	src/engine/job.c src/engine/job.h src/engine/job_int.h \
 	src/engine/writer.c src/engine/writer.h \
 	src/engine/save.c \

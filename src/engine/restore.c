@@ -26,8 +26,6 @@
 #include "engine/imagefile.h"
 #include "engine/job_int.h"
 #include "format/ram.h"
-#include "io/dio.h"
-#include "io/fdset.h"
 #include "util/bytes.h"
 
 struct restore_block {
@@ -51,41 +49,18 @@ struct restore_ctx {
 	unsigned nbufs;
 };
 
+/* Parse the image the job opened (mre_job_start): descriptors taken over. */
 static int open_input(struct restore_ctx *c, struct mre_err *err)
 {
 	struct mre_job *job = c->job;
 	uint64_t offset = job->offset_given ? job->offset : MRE_OFFSET_AUTO;
-	int64_t set;
-	int r = mre_fdset_path_id(job->path, &set), fd = -1;
+	int fd = job->in_fd, r;
 
-	if (r < 0)
-		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", job->path);
-	if (r == 1) {
-		if (!job->fdsets)
-			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", job->path);
-		r = mre_fdsets_open_pair(job->fdsets, set, false, job->plan.direct_io, &fd, &c->page_fd, err);
-		if (r)
-			return r;
-	}
+	c->page_fd = job->in_page_fd;
+	job->in_fd = job->in_page_fd = -1;
 	r = mre_imagefile_open(&c->img, job->path, fd, offset, 0, err);
-	if (r) {
-		if (c->page_fd != fd && c->page_fd >= 0)
-			close(c->page_fd);
-		c->page_fd = -1;
+	if (r)
 		return r;
-	}
-	if (c->page_fd < 0) {
-		if (job->plan.direct_io) {
-			c->page_fd = mre_dio_open(job->path, O_RDONLY, err);
-			if (c->page_fd < 0) {
-				r = c->page_fd;
-				c->page_fd = -1;
-				return r;
-			}
-		} else {
-			c->page_fd = c->img.fd;
-		}
-	}
 	job->direct_io = c->page_fd != c->img.fd && (fcntl(c->page_fd, F_GETFL) & O_DIRECT);
 	return 0;
 }

@@ -168,7 +168,13 @@ int mre_transcode(const struct mre_imagefile *in, const struct mre_transcode_opt
 			c.units[c.nunits++] = (struct mre_unit){ .block = i, .first = q,
 								 .npages = MRE_MIN(per, img->blocks[i].npages - q) };
 
-	r = mre_writer_open(&(struct mre_writer_opts){
+	{
+		struct mre_outfile out;
+
+		r = mre_writer_target_open(&out, o->path, o->offset, p->direct_io, o->fdsets, err);
+		if (r)
+			goto out;
+		r = mre_writer_open(&(struct mre_writer_opts){
 				    .plan = p,
 				    .cfg = &cfg,
 				    .ram_section_id = img->ram_section_id,
@@ -182,12 +188,12 @@ int mre_transcode(const struct mre_imagefile *in, const struct mre_transcode_opt
 				    .vmdesc = s.vmdesc.len ? (const char *)s.vmdesc.data : NULL,
 				    .vmdesc_len = s.vmdesc.len,
 				    .meta = o->meta,
-				    .path = o->path,
+				    .out = &out,
 				    .offset = o->offset,
-				    .fdsets = o->fdsets,
 				    .transferred = o->transferred,
 			    },
 			    &c.w, err);
+	}
 	if (r)
 		goto out;
 	memset(&cc, 0, sizeof(cc));

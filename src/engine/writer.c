@@ -264,24 +264,25 @@ static void encode_entry(const struct mre_writer *w, const struct wblock *b, str
 
 /* ---- open --------------------------------------------------------------- */
 
-static int open_target(struct mre_writer *w, const struct mre_writer_opts *o, bool direct_io,
-		       struct mre_err *err)
+int mre_writer_target_open(struct mre_outfile *out, const char *path, uint64_t offset, bool direct_io,
+			   struct mre_fdsets *fdsets, struct mre_err *err)
 {
 	int64_t set;
-	int r = mre_fdset_path_id(o->path, &set);
+	int r = mre_fdset_path_id(path, &set);
 
+	out->fd = out->page_fd = -1;
 	if (r < 0)
-		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", o->path);
+		return mre_err_set(err, -EINVAL, "Could not parse fdset %s", path);
 	if (r == 1) {
 		int fd, page_fd;
 
-		if (!o->fdsets)
-			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", o->path);
-		if ((r = mre_fdsets_open_pair(o->fdsets, set, true, direct_io, &fd, &page_fd, err)))
+		if (!fdsets)
+			return mre_err_set(err, -ENOENT, "Failed to find fdset %s", path);
+		if ((r = mre_fdsets_open_pair(fdsets, set, true, direct_io, &fd, &page_fd, err)))
 			return r;
-		return mre_outfile_open_fds(&w->out, fd, page_fd, o->offset, err);
+		return mre_outfile_open_fds(out, fd, page_fd, offset, err);
 	}
-	return mre_outfile_open_path(&w->out, o->path, o->offset, direct_io, err);
+	return mre_outfile_open_path(out, path, offset, direct_io, err);
 }
 
 /* Bytes the image needs besides page data: everything but the page regions. */
@@ -365,9 +366,10 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 	int r;
 
 	*out = NULL;
-	if (!w)
+	if (!w) {
+		mre_outfile_abort(o->out);
 		return mre_err_set(err, -ENOMEM, "out of memory");
-	w->out.fd = w->out.page_fd = -1;
+	}
 	mre_wbuf_init(&w->hdr);
 	w->cfg = *o->cfg;
 	w->ps = o->page_size;
@@ -382,6 +384,9 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 	w->nchan = p->channels;
 	w->transferred = o->transferred;
 	w->meta = o->meta ? strdup(o->meta) : NULL;
+	w->out = *o->out;            /* taken over: closed or committed by the writer */
+	o->out->fd = o->out->page_fd = -1;
+	o->out->path = o->out->tmp_path = NULL;
 	if (w->header != MRE_PLAN_HEADER_NONE && o->offset) {
 		r = mre_err_set(err, -EINVAL, "a prepended header and file:...,offset=N cannot be combined");
 		goto fail;
@@ -431,18 +436,16 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 	w->was_running = o->was_running;
 	if ((r = build_header(w, p, err)))
 		goto fail;
-	if ((r = open_target(w, o, p->direct_io, err)))
-		goto fail;
 	if ((r = preflight(w, o, err)))
-		goto fail_out;
+		goto fail;
 	if (ftruncate(w->out.fd, (off_t)w->stream_end)) {
 		r = mre_err_sys(err, -errno, "cannot size the file to %llu bytes", (unsigned long long)w->stream_end);
-		goto fail_out;
+		goto fail;
 	}
 	if (w->hdr.len && (r = meta_write(w, w->hdr.data, w->hdr.len, 0, "the header", err)))
-		goto fail_out;
+		goto fail;
 	if ((r = meta_write(w, w->head.data, w->head.len, w->stream_offset, "the stream header", err)))
-		goto fail_out;
+		goto fail;
 	mre_wbuf_init(&wb);
 	for (unsigned i = 0; i < w->nblocks && !r; i++) {
 		mre_wbuf_reset(&wb);
@@ -452,15 +455,13 @@ int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, st
 	}
 	mre_wbuf_free(&wb);
 	if (r)
-		goto fail_out;
+		goto fail;
 	*out = w;
 	return 0;
 oom:
 	r = mre_err_set(err, -ENOMEM, "out of memory");
-	goto fail;
-fail_out:
-	mre_outfile_abort(&w->out);
 fail:
+	mre_outfile_abort(&w->out);
 	writer_free(w);
 	return r;
 }

@@ -34,6 +34,7 @@
 #include "format/config.h"
 #include "format/ram.h"
 #include "io/chan.h"
+#include "io/outfile.h"
 #include "policy/plan.h"
 
 struct mre_fdsets;
@@ -62,10 +63,9 @@ struct mre_writer_opts {
 	size_t vmdesc_len;
 	const char *meta;              /* metadata JSON for an mrengine header (may be NULL) */
 	bool was_running;              /* libvirt header: the VM was running */
-	/* the target */
-	const char *path;              /* a path, or /dev/fdset/N */
-	uint64_t offset;               /* file:PATH,offset=N */
-	struct mre_fdsets *fdsets;
+	/* the target, opened by mre_writer_target_open(); the writer takes it over */
+	struct mre_outfile *out;
+	uint64_t offset;               /* file:PATH,offset=N (as given to mre_writer_target_open) */
 	atomic_uint_fast64_t *transferred; /* optional: bytes written are added here */
 	/*
 	 * Optional pre-flight: called once the output is open and before any
@@ -80,6 +80,17 @@ struct mre_writer_opts {
 	void *preflight_ctx;
 };
 
+/*
+ * Open the output: for a path a temporary file beside it (bytes before
+ * @offset carried over), for /dev/fdset/N the set's descriptors checked by
+ * QEMU's rules; with @direct_io a separate O_DIRECT descriptor. Meant for
+ * the control thread, so open errors reach the client at once and the
+ * fdset registry is only used there. On failure nothing is left behind.
+ */
+int mre_writer_target_open(struct mre_outfile *out, const char *path, uint64_t offset, bool direct_io,
+			   struct mre_fdsets *fdsets, struct mre_err *err);
+
+/* On failure o->out has been closed (and its temporary file removed). */
 int mre_writer_open(const struct mre_writer_opts *o, struct mre_writer **out, struct mre_err *err);
 
 /* The descriptor for page I/O (O_DIRECT when effective). */

@@ -17,8 +17,3 @@ src/policy/prelude.inc: $(top_srcdir)/lua/prelude.lua
 	$(AM_V_GEN)$(MKDIR_P) src/policy && \
 	od -An -v -tx1 $(top_srcdir)/lua/prelude.lua | \
 	sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' > $@.tmp && mv $@.tmp $@
-
-# Gathering the facts policies see (host, target, VM sample, image) is engine
-# work that this branch owns; it is listed here so src/engine/local.mk stays
-# the lead's.
-src_libmre_a_SOURCES += src/engine/facts.c src/engine/facts.h

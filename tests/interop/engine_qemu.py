@@ -103,6 +103,14 @@ def main():
             so = inspect(img)["stream-offset"]
             t.ok(so > 0, "the stream sits behind the header (offset %d)" % so)
             qemu_loads(t, wd, qbin, img, ram, "file:...,offset=%d behind the mrengine header" % so, offset=so)
+        limg = wd.file("l.img")
+        policy = os.path.join(os.environ.get("srcdir", "."), "policies", "libvirt-header.lua")
+        if run_ok(t, "mrengine save with the libvirt-header policy", "save", "-q", "-object", vm,
+                  "--output", limg, "--policy", policy):
+            info = inspect(limg)
+            t.eq(info["header"]["kind"], "libvirt", "the libvirt save-image header is recognised")
+            qemu_loads(t, wd, qbin, limg, ram, "file:...,offset=%d behind the libvirt header" % info["stream-offset"],
+                       offset=info["stream-offset"])
         zimg, eimg = wd.file("z.img"), wd.file("e.img")
         if (run_ok(t, "mrengine save --compress zstd", "save", "-q", "-object", vm, "--output", zimg,
                    "--compress", "zstd") and
