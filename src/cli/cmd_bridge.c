@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "engine/ingest.h"
 #include "engine/uri.h"
+#include "policy/policy.h"
 #include "util/size.h"
 
 #define MAX_RAM 64
@@ -45,6 +46,8 @@ static const char ingest_help[] =
 	"  --ram ID=PATH        block ID was skipped by x-ignore-shared (shared memory):\n"
 	"                       read it from its backing file PATH; the image then loads\n"
 	"                       without x-ignore-shared (repeatable)\n"
+	"  --policy P           a Lua policy decides the plan (it sees the target and the\n"
+	"                       host; the RAM blocks are known only from the stream)\n"
 	MRE_PLAN_HELP_IO
 	MRE_PLAN_HELP_WRITE
 	"  -q, --quiet          no progress and no summary\n"
@@ -66,6 +69,7 @@ static const char emit_help[] =
 	"                       pages; GPA defaults to the one the image recorded\n"
 	"  --zero-pages         send a ZERO record for every page without data (for a\n"
 	"                       destination whose RAM is not fresh)\n"
+	"  --policy P           a Lua policy decides the plan (its on_restore hook)\n"
 	MRE_PLAN_HELP_IO
 	MRE_PLAN_HELP_READ
 	"  -q, --quiet          no progress and no summary\n"
@@ -96,6 +100,7 @@ enum {
 	OPT_OFFSET,
 	OPT_IGNORE_SHARED,
 	OPT_ZERO_PAGES,
+	OPT_POLICY,
 };
 
 struct bridge_opts {
@@ -106,6 +111,7 @@ struct bridge_opts {
 	struct mre_emit_shared shared[MAX_RAM];
 	unsigned nshared;
 	bool zero_pages;
+	const char *policy;
 	const char *offset;
 	bool quiet;
 	bool verbose;
@@ -204,6 +210,7 @@ static int parse(int kind, const char *cmd, const char *help, int argc, char **a
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "ignore-shared", required_argument, NULL, OPT_IGNORE_SHARED },
 		{ "zero-pages", no_argument, NULL, OPT_ZERO_PAGES },
+		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -251,6 +258,9 @@ static int parse(int kind, const char *cmd, const char *help, int argc, char **a
 				return mre_cli_usage(cmd, "--zero-pages is an option of emit and convert");
 			o->zero_pages = true;
 			break;
+		case OPT_POLICY:
+			o->policy = optarg;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -272,17 +282,32 @@ static int parse(int kind, const char *cmd, const char *help, int argc, char **a
 	return 0;
 }
 
-/* The plan from the flags; a reading job (emit) checks checksums by default. */
-static int make_plan(struct bridge_opts *o, enum mre_job_kind kind, struct mre_plan *plan)
+/*
+ * The plan: defaults, the flags, then the policy (--policy) -- which sees
+ * the output's filesystem (ingest) or the image (emit) and the host, but
+ * no RAM blocks: only the stream tells them. A reading job (emit) checks
+ * checksums by default.
+ */
+static int make_plan(struct bridge_opts *o, enum mre_job_kind kind, const char *path, struct mre_plan *plan)
 {
 	struct mre_facts_params params = mre_cli_params_view(&o->params);
+	struct mre_job_target target = { .path = path };
 	struct mre_err err = MRE_ERR_INIT;
 	struct mre_engine e;
 	int r;
 
 	if (mre_engine_init(&e, &err))
 		return mre_cli_fail(&err);
-	r = mre_engine_plan(&e, kind, NULL, &params, plan, &err);
+	if (o->policy) {
+		struct mre_policy *pol;
+
+		if (mre_policy_load(o->policy, NULL, &pol, &err)) {
+			mre_engine_destroy(&e);
+			return mre_cli_fail(&err);
+		}
+		mre_engine_set_policy(&e, pol);
+	}
+	r = mre_engine_plan(&e, kind, &target, &params, plan, &err);
 	mre_engine_destroy(&e);
 	return r ? mre_cli_fail(&err) : 0;
 }
@@ -303,11 +328,11 @@ static int run_ingest(struct bridge_opts *o, int fd, const char *source, const c
 	char a[32], b[32], c[32];
 	int r;
 
-	if ((r = make_plan(o, MRE_JOB_SAVE, &plan)))
-		return r;
-	if (mre_file_uri_parse(output, &uri, &err)) {
-		mre_plan_free(&plan);
+	if (mre_file_uri_parse(output, &uri, &err))
 		return mre_cli_fail(&err);
+	if ((r = make_plan(o, MRE_JOB_SAVE, uri.path, &plan))) {
+		mre_file_uri_free(&uri);
+		return r;
 	}
 	r = mre_ingest(&(struct mre_ingest_opts){ .plan = &plan, .fd = fd, .source = source, .path = uri.path,
 						  .offset = uri.offset, .ram = o->ram, .nram = o->nram,
@@ -400,7 +425,7 @@ static int run_emit(struct bridge_opts *o, const char *path, const char *output)
 	char a[32];
 	int r;
 
-	if ((r = make_plan(o, MRE_JOB_RESTORE, &plan)))
+	if ((r = make_plan(o, MRE_JOB_RESTORE, path, &plan)))
 		return r;
 	if ((r = open_image(o, path, &in))) {
 		mre_plan_free(&plan);

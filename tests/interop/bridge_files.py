@@ -129,6 +129,15 @@ class Files:
         if t.ok(r.returncode == 0, "%s: convert compressed image -> stream" % name, r.stderr.decode()):
             with open(cmig, "rb") as f:
                 t.ok(f.read() == emitted.get("plain"), "%s: convert writes the stream emit writes" % name)
+        # a policy decides the plan (compact-archive: zstd)
+        img = self.p(name + ".pol.img")
+        pol = os.path.join(os.environ.get("srcdir", "."), "policies", "compact-archive.lua")
+        with open(mig, "rb") as f:
+            r = B.mrengine("ingest", "--policy", pol, img, stdin=f)
+        t.ok(r.returncode == 0 and "x-mrengine-compressed" in B.inspect(img)["capabilities"] and
+             B.extract(img, "pc.ram", self.p("i.out")) == pc_plain,
+             "%s: ingest --policy compact-archive writes the compressed image it asks for" % name, r.stderr.decode())
+        os.unlink(img)
         # --input (a path, a descriptor) and file:PATH,offset=N
         img = self.p(name + ".in.img")
         r = B.mrengine("ingest", "--input", mig, img, stdin=subprocess.DEVNULL)
