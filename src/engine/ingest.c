@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +34,7 @@
 #include "engine/writer.h"
 #include "io/file.h"
 #include "io/outfile.h"
+#include "io/pipehold.h"
 #include "format/chunked.h"
 #include "format/header.h"
 #include "format/qemu.h"
@@ -49,22 +49,20 @@
  * The pipe QEMU writes into. While the bulk of the pages flows it is
  * large: QEMU writes pages in big writev()s, and a 32 KiB pipe halves the
  * throughput (measured: 2 GiB in 1.9 s with 256 KiB, 4.1 s with 32 KiB).
- * Near the end of the first pass (every page sent once) it is shrunk:
- * with at most two of HOLD_PIPE_SIZE (the pipe, our last read) ahead of
- * the parser, QEMU is still writing its device state (~110 KiB for a pc
- * machine) when the ram section ends -- so a failure to make the pages
- * durable there fails QEMU's migration.
+ * Near the end of the first pass (every page sent once) it is held
+ * (io/pipehold.h): QEMU may then write at most HOLD_WINDOW beyond what
+ * the parser has read, so it is still writing its device state (~110 KiB
+ * for a pc machine) when the ram section ends -- and a failure to make
+ * the pages durable there fails QEMU's migration.
  *
- * When the shrink is decided, QEMU may be ahead of the parser by the
- * reader's buffer and a full pipe (2 x 256 KiB); the pages still to come
- * must take more stream than that even if they are all zero (a ZERO
- * record is 9 bytes): 65536 pages are 576 KiB at least.
+ * When the hold starts, QEMU may be ahead of the parser by the reader's
+ * buffer and a full pipe (2 x 256 KiB); the pages still to come must take
+ * more stream than that even if they are all zero (a ZERO record is 9
+ * bytes): 65536 pages are 576 KiB at least.
  */
 #define BULK_PIPE_SIZE (256u * 1024)
-#define HOLD_PIPE_SIZE (32u * 1024)
+#define HOLD_WINDOW (32u * 1024)
 #define HOLD_MARGIN_PAGES 65536u
-/* what may be drained from the pipe to shrink it (else: no hold) */
-#define SPILL_MAX (8u << 20)
 #define PROGRESS_NS 200000000ull
 #define OFF(x) ((unsigned long long)(x))
 
@@ -112,10 +110,9 @@ struct ingest {
 	struct mre_walk walk;
 	bool rd_init;
 	bool is_pipe;
-	bool hold_wanted;            /* shrink the pipe at the next read */
-	bool held;                   /* ... done (or given up) */
-	uint8_t *spill;              /* drained from the pipe, not yet read */
-	size_t spill_pos, spill_len, spill_cap;
+	bool hold_wanted;            /* hold the pipe from the next read on */
+	bool holding;
+	struct mre_pipehold hold;
 	uint64_t pages_total, pages_seen, hold_at;
 	uint64_t pos;
 	uint64_t last_progress;
@@ -182,61 +179,17 @@ static void progress(struct ingest *g, const char *phase, bool force)
 
 /* ---- the source: the stream's descriptor, teed ------------------------- */
 
-/* Append what the pipe holds now to the spill buffer; false if too much. */
-static bool spill_pipe(struct ingest *g)
-{
-	int avail = 0;
-	size_t live = g->spill_len - g->spill_pos;
-
-	if (ioctl(g->o->fd, FIONREAD, &avail) || avail < 0 || live + (size_t)avail > SPILL_MAX)
-		return false;
-	if (g->spill_pos) {
-		memmove(g->spill, g->spill + g->spill_pos, live);
-		g->spill_pos = 0;
-		g->spill_len = live;
-	}
-	if (live + (size_t)avail > g->spill_cap) {
-		size_t cap = MRE_MAX(live + (size_t)avail, (size_t)BULK_PIPE_SIZE);
-		uint8_t *n = realloc(g->spill, cap);
-
-		if (!n)
-			return false;
-		g->spill = n;
-		g->spill_cap = cap;
-	}
-	while (avail > 0) {
-		/* the bytes are there: read() returns at once */
-		ssize_t r = read(g->o->fd, g->spill + g->spill_len, (size_t)avail);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		g->spill_len += (size_t)r;
-		avail -= (int)r;
-	}
-	return true;
-}
-
-/*
- * Shrink the pipe to HOLD_PIPE_SIZE. The kernel refuses (EBUSY) while the
- * pipe holds more than that, so what it holds is drained into the spill
- * buffer first (read before the pipe again), as often as QEMU refills it
- * in between.
- */
+/* Hold the pipe from here on: QEMU stays at most HOLD_WINDOW ahead. */
 static void hold_pipe(struct ingest *g)
 {
-	g->held = true;
-	for (int tries = 0; tries < 1000; tries++) {
-		if (fcntl(g->o->fd, F_SETPIPE_SZ, HOLD_PIPE_SIZE) >= 0) {
-			mre_debug("ingest: input pipe shrunk to %u bytes at byte %llu (%zu bytes spilled)",
-				  HOLD_PIPE_SIZE, OFF(g->pos), g->spill_len - g->spill_pos);
-			return;
-		}
-		if (errno != EBUSY || !spill_pipe(g))
-			break;
-	}
-	mre_debug("ingest: cannot shrink the input pipe: %s", strerror(errno));
+	int r = mre_pipehold_start(&g->hold, g->o->fd, HOLD_WINDOW);
+
+	g->hold_wanted = false;
+	g->holding = r == 0;
+	if (r)
+		mre_debug("ingest: cannot hold the input pipe: %s", strerror(-r));
+	else
+		mre_debug("ingest: input pipe held from byte %llu", OFF(g->pos));
 }
 
 static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
@@ -245,10 +198,11 @@ static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
 	ssize_t r;
 
 	(void)off; /* always g->pos: the walker reads a non-seekable source in order */
-	if (g->spill_pos < g->spill_len) {
-		r = (ssize_t)MRE_MIN(len, g->spill_len - g->spill_pos);
-		memcpy(buf, g->spill + g->spill_pos, (size_t)r);
-		g->spill_pos += (size_t)r;
+	if (g->hold_wanted && !g->holding)
+		hold_pipe(g);
+	if (g->holding) {
+		if ((r = mre_pipehold_read(&g->hold, buf, len)) < 0)
+			return r;
 	} else {
 		do
 			r = read(g->o->fd, buf, len);
@@ -256,8 +210,6 @@ static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
 		if (r < 0)
 			return -errno;
 	}
-	if (g->hold_wanted && !g->held)
-		hold_pipe(g);
 	if (r > 0 && g->tee_on)
 		mre_wbuf_put(&g->tee, buf, (size_t)r);
 	g->pos += (uint64_t)r;
@@ -1031,8 +983,10 @@ static int make_tmp_path(struct ingest *g)
 	return 0;
 }
 
-static void cleanup(struct ingest *g, bool failed)
+static void cleanup(struct ingest *g)
 {
+	if (g->holding)
+		mre_pipehold_end(&g->hold);
 	if (g->thread_running)
 		pipeline_stop(g, true);
 	if (g->w)
@@ -1043,7 +997,6 @@ static void cleanup(struct ingest *g, bool failed)
 		unlink(g->tmp_path);
 		free(g->tmp_path);
 	}
-	(void)failed;
 	for (unsigned i = 0; g->blocks && i < g->walk.nblocks; i++) {
 		free(g->blocks[i].inflight);
 		free(g->blocks[i].seen);
@@ -1057,7 +1010,6 @@ static void cleanup(struct ingest *g, bool failed)
 	pthread_cond_destroy(&g->q.cond);
 	pthread_mutex_destroy(&g->q.lock);
 	free(g->units);
-	free(g->spill);
 	free(g->scratch);
 	free(g->vmdesc);
 	free(g->meta);
@@ -1183,6 +1135,6 @@ int mre_ingest(const struct mre_ingest_opts *o, struct mre_ingest_result *res, s
 	if (!stat(o->path, &st))
 		res->image_bytes = (uint64_t)st.st_blocks * 512;
 out:
-	cleanup(&g, r != 0);
+	cleanup(&g);
 	return r;
 }
