@@ -12,6 +12,7 @@ the page describes. If doc/format.md and the code drift apart, this fails.
 """
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -549,6 +550,10 @@ def main():
             ("libvirt header", ["--policy", os.path.join(SRCDIR, "policies", "libvirt-header.lua")]),
         ]
         for name, extra in cases:
+            if "--compress" in extra and extra[extra.index("--compress") + 1].startswith("zstd") and \
+                    not shutil.which("zstd"):
+                t.skip("the zstd program is not installed", name)
+                continue
             out = j(name.replace(" ", "_").replace(",", "") + ".img")
             r = run("save", *vm, "--output", out, *extra)
             if r.returncode:
@@ -566,7 +571,7 @@ def main():
         for v in (os.path.join(SRCDIR, "..", "shared", "vectors"), os.environ.get("MRE_VECTORS", "")):
             if v and os.path.exists(os.path.join(v, "a_new_mapped_ram.mig.zst")):
                 vec = os.path.join(v, "a_new_mapped_ram.mig.zst")
-        if vec:
+        if vec and shutil.which("zstd"):
             subprocess.run(["zstd", "-q", "-d", "--sparse", "-f", vec, "-o", j("q.mig")], check=True)
             compare(t, "QEMU 10 mapped-ram file", j("q.mig"))
         else:
