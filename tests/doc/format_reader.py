@@ -574,8 +574,14 @@ def main():
         if vec and shutil.which("zstd"):
             subprocess.run(["zstd", "-q", "-d", "--sparse", "-f", vec, "-o", j("q.mig")], check=True)
             compare(t, "QEMU 10 mapped-ram file", j("q.mig"))
+            for v, extra in (("f_old72_sequential_exec", []), ("f_new_sequential_file", ["--header", "mrengine"])):
+                src = os.path.join(os.path.dirname(vec), v + ".mig.zst")
+                subprocess.run(["zstd", "-q", "-d", "--sparse", "-f", src, "-o", j(v + ".mig")], check=True)
+                r = run("convert", "-q", *extra, j(v + ".mig"), j(v + ".img"))
+                t.ok(r.returncode == 0, "%s: convert to an image" % v, r.stderr)
+                compare(t, "%s converted" % v, j(v + ".img"))
         else:
-            t.skip("no QEMU vectors", "QEMU 10 mapped-ram file")
+            t.skip("no QEMU vectors", "QEMU files")
     return t.done()
 
 
