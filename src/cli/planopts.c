@@ -42,15 +42,17 @@ static unsigned opt_group(int opt)
 	}
 }
 
-void mre_cli_param_set(struct mre_cli_params *o, struct mre_param p)
+bool mre_cli_param_set(struct mre_cli_params *o, struct mre_param p)
 {
 	for (unsigned i = 0; i < o->n; i++)
 		if (!strcmp(o->p[i].name, p.name)) {
 			o->p[i] = p;
-			return;
+			return true;
 		}
-	if (o->n < MRE_CLI_MAX_PARAMS)
-		o->p[o->n++] = p;
+	if (o->n == MRE_CLI_MAX_PARAMS)
+		return false;
+	o->p[o->n++] = p;
+	return true;
 }
 
 static void set_bool(struct mre_cli_params *o, const char *name, bool v)

@@ -10,6 +10,7 @@
 #define MRE_CLI_PLANOPTS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #include "policy/facts.h"
 
@@ -64,7 +65,7 @@ enum {
 #define MRE_PLAN_HELP_READ                                                                  \
 	"  --no-verify          do not check page checksums while reading\n"
 
-#define MRE_CLI_MAX_PARAMS 16
+#define MRE_CLI_MAX_PARAMS 32
 
 /* The parameters gathered so far; a later flag replaces an earlier one. */
 struct mre_cli_params {
@@ -72,8 +73,8 @@ struct mre_cli_params {
 	unsigned n;
 };
 
-/* Add or replace a parameter by name. */
-void mre_cli_param_set(struct mre_cli_params *o, struct mre_param p);
+/* Add or replace a parameter by name; false when the list is full. */
+bool mre_cli_param_set(struct mre_cli_params *o, struct mre_param p);
 
 /*
  * Handle option @opt (its value @arg) for command @cmd, which accepts the

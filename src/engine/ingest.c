@@ -515,16 +515,8 @@ static char *build_meta(const struct ingest *g)
 {
 	struct mre_wbuf wb;
 	struct mre_jsonw j;
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	mre_wbuf_init(&wb);
-	mre_jsonw_init(&j, &wb);
-	mre_jsonw_obj_begin(&j);
-	mre_jsonw_kstr(&j, "mrengine", PACKAGE_VERSION);
-	mre_jsonw_kstr(&j, "created", when);
+	mre_writer_meta_begin(&j, &wb);
 	mre_jsonw_key(&j, "source");
 	mre_jsonw_obj_begin(&j);
 	mre_jsonw_kstr(&j, "kind", "qemu-stream");

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -32,6 +33,7 @@
 #include "io/outfile.h"
 #include "util/bytes.h"
 #include "util/crc32c.h"
+#include "util/jsonw.h"
 #include "util/zero.h"
 
 #define CHECKSUM_CHUNK_PAGES 256u
@@ -849,6 +851,20 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 fail:
 	mre_writer_abort(w);
 	return r;
+}
+
+void mre_writer_meta_begin(struct mre_jsonw *j, struct mre_wbuf *wb)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	mre_wbuf_init(wb);
+	mre_jsonw_init(j, wb);
+	mre_jsonw_obj_begin(j);
+	mre_jsonw_kstr(j, "mrengine", PACKAGE_VERSION);
+	mre_jsonw_kstr(j, "created", when);
 }
 
 void mre_writer_abort(struct mre_writer *w)

@@ -152,6 +152,14 @@ int mre_writer_sync_pages(struct mre_writer *w, uint64_t reserve, struct mre_err
 int mre_writer_set_tail(struct mre_writer *w, const uint8_t *post, size_t post_len, const char *vmdesc,
 			size_t vmdesc_len, struct mre_err *err);
 
+/*
+ * Start the metadata object of an mrengine header: opens the JSON object
+ * with "mrengine" (version) and "created" (UTC time); the caller adds its
+ * members and closes it.
+ */
+struct mre_jsonw;
+void mre_writer_meta_begin(struct mre_jsonw *j, struct mre_wbuf *wb);
+
 int mre_writer_finish(struct mre_writer *w, struct mre_err *err);
 void mre_writer_abort(struct mre_writer *w);
 
