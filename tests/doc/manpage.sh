@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 # manpage.sh: doc/mrengine.1 and the program's --help stay in sync.
 #  - every command `mrengine --help` lists has a ".SS NAME" section in the
-#    man page, and every ".SS" under COMMANDS (but "VM options") is a command;
-#  - every option a command's --help prints (short and long) appears in its
-#    section (or in "VM options", shared by the commands that build a VM),
-#    and every option the section documents (its .TP tags) is in --help;
+#    man page, and every other ".SS" under COMMANDS is a command;
+#  - every option a command's --help prints (short and long) is documented
+#    (as a .TP item) in its section, or in "VM options" / "Plan options"
+#    (shared by several commands) when the section refers to them; every
+#    option the section documents is in --help; every option of the shared
+#    sections is an option of some command;
 #  - the same for the daemon (`mrengine --qmp stdio --help`, section
 #    DAEMON MODE) and for mrengine's own options (section OPTIONS);
 #  - the page renders without groff warnings.
@@ -39,28 +41,27 @@ tag_opts() {
 		grep -oE -- '(^|[ ,[|])--?[A-Za-z][A-Za-z0-9-]*' | sed 's/^[ ,[|]//' | sort -u
 }
 
-# has TEXTFILE OPT: OPT appears as a whole option word in TEXTFILE.
-has() { grep -qE -- "(^|[^A-Za-z0-9-])$2([^A-Za-z0-9-]|\$)" "$1"; }
-
-# check_opts DESC HELPFILE all|cmd SECTION...: both directions; the first
-# SECTION is the one whose option list must match --help.
+# check_opts DESC HELPFILE all|cmd SECTION...: every option of --help is
+# documented (a .TP/.TQ tag) in one of the SECTIONs, and every option the
+# first SECTION documents is in --help.
 check_opts() {
 	local desc=$1 helpf=$2 which=$3 missing="" extra="" o
 	shift 3
-	: >"$TMP/sec"
-	for s in "$@"; do section "$s" >>"$TMP/sec"; done
+	: >"$TMP/alltags"
+	for s in "$@"; do section "$s" | tag_opts >>"$TMP/alltags"; done
 	section "$1" | tag_opts >"$TMP/tags"
 	help_opts "$which" <"$helpf" >"$TMP/hopts"
+	cat "$TMP/hopts" >>"$TMP/every"
 	for o in $(cat "$TMP/hopts"); do
-		has "$TMP/sec" "$o" || missing="$missing $o"
+		grep -qx -- "$o" "$TMP/alltags" || missing="$missing $o"
 	done
 	for o in $(cat "$TMP/tags"); do
 		grep -qx -- "$o" "$TMP/hopts" || extra="$extra $o"
 	done
 	if [ -z "$missing" ] && [ -s "$TMP/hopts" ]; then
-		ok "$desc: every option of --help is in the man page"
+		ok "$desc: every option of --help is documented in the man page"
 	else
-		not_ok "$desc: every option of --help is in the man page"
+		not_ok "$desc: every option of --help is documented in the man page"
 		diag "missing:${missing:- (no options found in --help)}"
 	fi
 	if [ -z "$extra" ]; then
@@ -71,11 +72,12 @@ check_opts() {
 	fi
 }
 
+: >"$TMP/every"
 "$M" --help >"$TMP/main.help" 2>&1
 cmds=$(sed -n '/^Commands:/,/^$/p' "$TMP/main.help" | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
-# the .SS titles between ".SH COMMANDS" and the next .SH, but "VM options"
+# the .SS titles between ".SH COMMANDS" and the next .SH, but the shared ones
 man_cmds=$(awk '/^\.SH / { on = ($0 ~ /^\.SH COMMANDS/); next } on && /^\.SS / { print substr($0, 5) }' "$TMP/man" |
-	tr -d '"' | grep -vx 'VM options')
+	tr -d '"' | grep -vxE 'VM options|Plan options')
 [ -n "$cmds" ] || { not_ok "mrengine --help lists commands"; done_testing; }
 
 for c in $cmds; do
@@ -87,17 +89,27 @@ for c in $man_cmds; do
 	else not_ok "man page section $c is a command of mrengine --help"; fi
 done
 
+# A command's options may be described in the shared sections "VM options"
+# and "Plan options" when its own section refers to them by name.
 for c in $cmds; do
 	"$M" "$c" --help >"$TMP/$c.help" 2>&1
-	if grep -q -- '-object' "$TMP/$c.help"; then
-		check_opts "$c" "$TMP/$c.help" cmd "$c" "VM options"
-	else
-		check_opts "$c" "$TMP/$c.help" cmd "$c"
-	fi
+	set -- "$c"
+	for s in "VM options" "Plan options"; do
+		section "$c" | grep -q "$s" && set -- "$@" "$s"
+	done
+	check_opts "$c" "$TMP/$c.help" cmd "$@"
 done
 "$M" --qmp stdio --help >"$TMP/daemon.help" 2>&1 </dev/null
 check_opts "daemon" "$TMP/daemon.help" cmd "DAEMON MODE" "VM options"
 check_opts "mrengine" "$TMP/main.help" all "OPTIONS"
+for s in "VM options" "Plan options"; do
+	extra=""
+	for o in $(section "$s" | tag_opts); do
+		grep -qx -- "$o" "$TMP/every" || extra="$extra $o"
+	done
+	if [ -z "$extra" ]; then ok "$s: every option documented there is an option of some command"
+	else not_ok "$s: every option documented there is an option of some command"; diag "unknown:$extra"; fi
+done
 
 if command -v groff >/dev/null 2>&1; then
 	if groff -man -ww -z "$MAN" >"$TMP/groff.out" 2>&1 && [ ! -s "$TMP/groff.out" ]; then
