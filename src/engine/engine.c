@@ -175,7 +175,11 @@ static int policy_layer(struct mre_engine *e, enum mre_job_kind kind, const stru
 	if (fd >= 0)
 		close(fd);
 	mre_facts_vm_free(&vm);
-	if (!r && !(plan->policy = strdup(mre_policy_name(e->policy))))
+	if (r)
+		return r;
+	/* a hook that returned a plan has named the policy already */
+	free(plan->policy);
+	if (!(plan->policy = strdup(mre_policy_name(e->policy))))
 		r = mre_err_set(err, -ENOMEM, "out of memory");
 	return r;
 }
