@@ -24,3 +24,4 @@ include tests/qmp.mk
 include tests/policy.mk
 include tests/interop.mk
 include tests/bridge.mk
+include tests/fuzz.mk
