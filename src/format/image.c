@@ -221,10 +221,14 @@ static int load_chunks(struct mre_rd *rd, struct mre_image *img, struct mre_err 
 			return mre_err_set(err, -ENOMEM, "out of memory for the chunk table of '%s'", ib->b.id);
 		}
 		r = mre_rd_pread(rd, buf, bytes, ib->b.pages_offset + MRE_CHUNK_HDR, "chunk table", err);
+		/*
+		 * A chunk that compression does not make smaller is stored raw,
+		 * so compressed bytes never exceed the chunk's size; every
+		 * reader sizes its buffer (one chunk plus 4 KiB) on that.
+		 */
 		if (!r)
 			r = mre_chunk_entries_decode(buf, ib->b.pages_offset, &h, ib->b.used_length, img->stream_end,
-						     img->data_end, ib->b.chunk_size + ib->b.chunk_size / 8 + 65536,
-						     ib->chunks, err);
+						     img->data_end, ib->b.chunk_size, ib->chunks, err);
 		free(buf);
 		if (r)
 			return mre_err_prefix(err, "RAM block '%s'", ib->b.id);
