@@ -117,7 +117,30 @@ def main():
     rc, err = run("verify", path("plain.img"))
     t.eq(rc, 0, "the base image verifies")
 
-    # -- the trailer --------------------------------------------------------
+    # -- the trailer must describe the stream's blocks, one for one --------
+    t2 = dict(tr, blocks=tr["blocks"][:1])
+    refused("trailer listing 1 of 2 blocks", crafted.trailer_replace(plain, t2),
+            "trailer: 1 RAM blocks, but the stream has 2", ("inspect", "verify", "restore"))
+    t2 = dict(tr, blocks=[[b"pc.ram", 1, [0]], tr["blocks"][1]])
+    refused("trailer with a block of the wrong page count", crafted.trailer_replace(plain, t2),
+            "trailer: block 0 is 'pc.ram' of 1 pages", ("verify", "restore"))
+    t2 = dict(tr, blocks=[[b"pc.rom", 32, tr["blocks"][0][2]], tr["blocks"][1]])
+    refused("trailer naming another block", crafted.trailer_replace(plain, t2),
+            "trailer: block 0 is 'pc.rom'", ("verify", "restore"))
+    # restore checks the checksums of the pages it read, chunk by chunk:
+    # 512 pages are two checksum chunks, a trailer with one must not do
+    big = save("big.img", blocks=(("pc.ram", 2048 * KIB),))
+    btr = crafted.trailer_parse(big)
+    t2 = dict(btr, blocks=[[b"pc.ram", 256, btr["blocks"][0][2][:1]]])
+    with open(path("big-short.img"), "wb") as f:
+        f.write(crafted.trailer_replace(big, t2))
+    rc, err = run(*restore_args(path("big-short.img"), (("pc.ram", 2048 * KIB),)))
+    t.ok(rc == 1 and "trailer: block 0 is 'pc.ram' of 256 pages" in err,
+         "trailer with fewer checksum chunks than the block: restore refuses it", err)
+    t2 = dict(tr, chunk_pages=1 << 20,
+              blocks=[[bid, n, [0] if crcs else []] for bid, n, crcs in tr["blocks"]])
+    refused("trailer with 4 GiB checksum chunks", crafted.trailer_replace(plain, t2),
+            "exceed 16777216 bytes", ("verify", "restore"))
     t2 = dict(tr, stream_end=tr["stream_end"] - 1)
     refused("trailer describing another stream", crafted.trailer_replace(plain, t2),
             "trailer describes a stream at", ("verify", "restore"))
