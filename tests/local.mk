@@ -25,3 +25,4 @@ include tests/policy.mk
 include tests/interop.mk
 include tests/bridge.mk
 include tests/fuzz.mk
+include tests/soak.mk
