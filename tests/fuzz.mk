@@ -4,7 +4,8 @@
 #  - by `make fuzz`, with clang -fsanitize=fuzzer,address,undefined in
 #    their own directory (tests/fuzz/libfuzzer/, see tests/fuzz/fuzz.make),
 #    then run for FUZZ_SECONDS each (default 60).
-# crafted_images.py gives hand-made hostile images to every reader.
+# crafted_images.py gives hand-made hostile images to every reader;
+# boundaries.py tries the other trust boundaries of doc/security.md.
 FUZZ_CPPFLAGS = $(TEST_CPPFLAGS) -DMRE_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
 FUZZ_COMMON = tests/fuzz/driver.c tests/fuzz/fuzz_util.h
 check_PROGRAMS += tests/fuzz/fuzz_image tests/fuzz/fuzz_qmp tests/fuzz/fuzz_policy
@@ -17,9 +18,9 @@ tests_fuzz_fuzz_qmp_LDADD = $(MRE_LIBS)
 tests_fuzz_fuzz_policy_SOURCES = tests/fuzz/fuzz_policy.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_policy_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_policy_LDADD = $(MRE_LIBS)
-TESTS += tests/fuzz/regress.sh tests/fuzz/crafted_images.py
+TESTS += tests/fuzz/regress.sh tests/fuzz/crafted_images.py tests/fuzz/boundaries.py
 EXTRA_DIST += tests/fuzz/regress.sh tests/fuzz/seeds.sh tests/fuzz/fuzz_sandbox.h \
-	tests/fuzz/crafted.py tests/fuzz/crafted_images.py \
+	tests/fuzz/crafted.py tests/fuzz/crafted_images.py tests/fuzz/boundaries.py \
 	tests/fuzz/fuzz.make tests/fuzz/run.sh tests/fuzz/qmp.dict tests/fuzz/regress
 
 FUZZ_SECONDS = 60

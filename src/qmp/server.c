@@ -33,6 +33,10 @@
  * to take their last messages */
 #define DRAIN_JOB_MS 30000
 #define DRAIN_OUT_MS 2000
+/* how long the listeners rest when accept() finds no descriptor free */
+#define ACCEPT_RETRY_MS 250
+
+static uint64_t now_ms(void);
 
 /* ---- setup ------------------------------------------------------------------ */
 
@@ -442,8 +446,14 @@ static void accept_client(struct mre_qmp *q, int lfd)
 	unsigned n = 0;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors, the connection stays queued and the
+		 * listener readable: polling it again at once would spin. Rest
+		 * it; a client that leaves frees a descriptor and wakes it. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			q->accept_resume_ms = now_ms() + ACCEPT_RETRY_MS;
 		return;
+	}
 	for (struct mre_qmp_client *c = q->clients; c; c = c->next)
 		n++;
 	if (n >= MAX_CLIENTS || !client_new(q, fd, fd, false))
@@ -463,6 +473,7 @@ static void reap_clients(struct mre_qmp *q)
 		if (c->dead) {
 			*pp = c->next;
 			client_free(c);
+			q->accept_resume_ms = 0;  /* a descriptor is free again */
 		} else {
 			pp = &c->next;
 		}
@@ -512,7 +523,15 @@ static int do_poll(struct mre_qmp *q, int timeout_ms, bool accept_input)
 		pfd[n] = (struct pollfd){ q->sigfd, POLLIN, 0 };
 		slot[n++] = (struct pslot){ PK_SIGNAL, NULL, q->sigfd };
 	}
-	for (unsigned i = 0; accept_input && i < q->nlisteners; i++) {
+	if (q->accept_resume_ms && now_ms() >= q->accept_resume_ms)
+		q->accept_resume_ms = 0;
+	if (accept_input && q->accept_resume_ms) {
+		uint64_t left = q->accept_resume_ms - now_ms();
+
+		if (timeout_ms < 0 || left < (uint64_t)timeout_ms)
+			timeout_ms = (int)left;
+	}
+	for (unsigned i = 0; accept_input && !q->accept_resume_ms && i < q->nlisteners; i++) {
 		pfd[n] = (struct pollfd){ q->listeners[i].fd, POLLIN, 0 };
 		slot[n++] = (struct pslot){ PK_LISTEN, NULL, q->listeners[i].fd };
 	}

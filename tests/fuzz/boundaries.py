@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+"""The daemon's and the tools' side of the trust boundaries described in
+doc/security.md, each tried from outside: what a client, a file or the
+host's limits can make mrengine do, and what they must not."""
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taptest import TAP  # noqa: E402
+
+SRCDIR = os.environ.get("srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
+MRENGINE = os.environ.get("MRENGINE", os.path.join(SRCDIR, "src", "mrengine"))
+
+t = TAP()
+tmp = tempfile.mkdtemp(prefix="mre-bound-")
+
+
+def daemon(sock, nofile=None, args=()):
+    def limit():
+        if nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    p = subprocess.Popen([MRENGINE, "--qmp", "unix:" + sock] + list(args), cwd=tmp,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, preexec_fn=limit)
+    deadline = time.time() + 10
+    while not os.path.exists(sock):
+        if p.poll() is not None or time.time() > deadline:
+            t.bail("mrengine did not start: %r" % (p.communicate(),))
+        time.sleep(0.01)
+    return p
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    return p.returncode, err
+
+
+def cpu_ticks(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+
+def greeted(s):
+    return bool(select.select([s], [], [], 0)[0])
+
+
+def out_of_descriptors():
+    """More clients than descriptors: the daemon waits, it does not spin,
+    and takes the next client as soon as one leaves."""
+    sock = os.path.join(tmp, "nofile.sock")
+    p = daemon(sock, nofile=24)
+    socks = []
+    for _ in range(24):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock)
+        socks.append(s)
+    time.sleep(0.5)
+    inside = [s for s in socks if greeted(s)]
+    waiting = [s for s in socks if s not in inside]
+    t.ok(inside and waiting, "24 descriptors: %d clients greeted, %d wait" % (len(inside), len(waiting)))
+    hz = os.sysconf("SC_CLK_TCK")
+    before = cpu_ticks(p.pid)
+    time.sleep(2)
+    used = (cpu_ticks(p.pid) - before) / hz
+    t.ok(used < 0.5, "while out of descriptors the daemon sleeps (%.2f s of CPU in 2 s)" % used)
+    for s in inside[:3]:
+        s.close()
+    deadline = time.time() + 10
+    while sum(greeted(s) for s in waiting) < 3 and time.time() < deadline:
+        time.sleep(0.02)
+    t.eq(sum(greeted(s) for s in waiting), 3, "three clients leave, three waiting ones are greeted")
+    c = next(s for s in waiting if greeted(s))
+    c.recv(4096)
+    c.sendall(b'{"execute": "qmp_capabilities"}\n')
+    c.settimeout(10)
+    t.ok(b'"return"' in c.recv(4096), "and served")
+    for s in socks:
+        s.close()
+    rc, err = stop(p)
+    t.eq(rc, 0, "the daemon exits cleanly")
+
+
+def main():
+    out_of_descriptors()
+    sys.exit(t.done())
+
+
+main()
