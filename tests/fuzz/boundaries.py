@@ -94,8 +94,40 @@ def out_of_descriptors():
     t.eq(rc, 0, "the daemon exits cleanly")
 
 
+def run(*args):
+    p = subprocess.run([MRENGINE] + list(args), capture_output=True, text=True, cwd=tmp)
+    return p.returncode, p.stderr
+
+
+def private_files():
+    """Everything mrengine writes that holds guest memory is created for
+    its owner alone (0600), whatever the umask lets through."""
+    ram = os.path.join(tmp, "ram.bin")
+    with open(ram, "wb") as f:
+        f.write(os.urandom(8192) + bytes(8192))
+    old = os.umask(0o022)
+    try:
+        img = os.path.join(tmp, "private.img")
+        rc, err = run("save", "-q", "-object",
+                      "memory-backend-file,id=pc.ram,size=16K,mem-path=" + ram, "-O", img)
+        t.eq((rc, err), (0, ""), "save")
+        t.eq(oct(os.stat(img).st_mode & 0o777), oct(0o600), "the image is created 0600")
+        out = os.path.join(tmp, "pc.ram.raw")
+        rc, err = run("extract", "--block", "pc.ram", "--output", out, img)
+        t.eq((rc, err), (0, ""), "extract")
+        t.eq(oct(os.stat(out).st_mode & 0o777), oct(0o600), "an extracted RAM block is created 0600")
+        backing = os.path.join(tmp, "new-backing")
+        rc, err = run("restore", img, "-object",
+                      "memory-backend-file,id=pc.ram,size=16K,mem-path=" + backing)
+        t.eq((rc, err), (0, ""), "restore into a backing that does not exist yet")
+        t.eq(oct(os.stat(backing).st_mode & 0o777), oct(0o600), "a RAM backing mrengine creates is 0600")
+    finally:
+        os.umask(old)
+
+
 def main():
     out_of_descriptors()
+    private_files()
     sys.exit(t.done())
 
 
