@@ -244,6 +244,7 @@ struct mre_qmp_client {
 struct mre_qmp_listener {
 	int fd;
 	char *path;                 /* socket file we created, unlinked at the end */
+	uint64_t dev, ino;          /* ... if it is still that file */
 };
 
 struct mre_qmp {

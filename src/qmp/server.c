@@ -72,9 +72,11 @@ static void close_listener(struct mre_qmp_listener *l)
 
 	if (l->fd >= 0)
 		close(l->fd);
-	/* remove the socket file only if it is still a socket: someone may
-	 * have replaced it, and we must not delete their file */
-	if (l->path && !lstat(l->path, &st) && S_ISSOCK(st.st_mode))
+	/* remove the socket file only if it is still the one we bound:
+	 * someone may have replaced it (another server, after removing
+	 * ours), and we must not delete their file */
+	if (l->path && !lstat(l->path, &st) && S_ISSOCK(st.st_mode) && (uint64_t)st.st_dev == l->dev &&
+	    (uint64_t)st.st_ino == l->ino)
 		unlink(l->path);
 	free(l->path);
 }
@@ -137,6 +139,7 @@ static int listen_unix(struct mre_qmp *q, const char *spec, struct mre_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mre_qmp_listener *ls;
+	struct stat st;
 	char *path = NULL;
 	mode_t old;
 	int fd = -1, r;
@@ -177,8 +180,14 @@ static int listen_unix(struct mre_qmp *q, const char *spec, struct mre_err *err)
 		unlink(path);
 		goto fail;
 	}
-	q->listeners[q->nlisteners].fd = fd;
-	q->listeners[q->nlisteners].path = path;
+	if (lstat(path, &st) < 0) {
+		r = mre_err_sys(err, -errno, "--qmp: cannot examine '%s'", path);
+		unlink(path);
+		goto fail;
+	}
+	q->listeners[q->nlisteners] = (struct mre_qmp_listener){
+		.fd = fd, .path = path, .dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino,
+	};
 	q->nlisteners++;
 	return 0;
 fail:

@@ -125,9 +125,30 @@ def private_files():
         os.umask(old)
 
 
+def socket_file():
+    """At exit the daemon removes its socket file, and only its own: one
+    that another server bound at the same path after removing it stays."""
+    sock = os.path.join(tmp, "mine.sock")
+    p = daemon(sock)
+    os.unlink(sock)
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(sock)
+    other.listen(1)
+    rc, err = stop(p)
+    t.eq(rc, 0, "the daemon exits cleanly")
+    t.ok(os.path.exists(sock), "another server's socket at the same path is left alone")
+    other.close()
+    if os.path.exists(sock):
+        os.unlink(sock)
+    p = daemon(sock)
+    rc, err = stop(p)
+    t.ok(not os.path.exists(sock), "the daemon's own socket is removed at exit")
+
+
 def main():
     out_of_descriptors()
     private_files()
+    socket_file()
     sys.exit(t.done())
 
 
