@@ -226,7 +226,7 @@ static void deep(const uint8_t *data, size_t size)
 		if (ib->b.ignored || !f.img->mapped_ram || !n)
 			continue;
 		pages = fuzz_xmalloc(n * f.img->page_size);
-		chunk = fuzz_xmalloc(ib->b.chunked ? ib->b.chunk_size + 4096 : 1);
+		chunk = fuzz_xmalloc(ib->b.chunked ? 2 * ib->b.chunk_size : 1);
 		mre_err_clear(&err);
 		mre_imagefile_read_pages(&f, i, ib->npages - n, n, pages, chunk, &err);
 		free(pages);
