@@ -35,3 +35,6 @@ fuzz-clean:
 	rm -rf tests/fuzz/libfuzzer
 clean-local: fuzz-clean
 .PHONY: fuzz fuzz-clean
+
+# the threat model these tests check, installed with the other documents
+dist_doc_DATA += doc/security.md
