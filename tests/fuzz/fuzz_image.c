@@ -116,8 +116,6 @@ static void restore_and_compare(struct mre_imagefile *f, const char *path)
 	struct mre_vm vm;
 	int r;
 
-	if (!img->mapped_ram || img->page_size != 4096)
-		return;
 	mre_vm_init(&vm);
 	for (unsigned i = 0; i < img->nblocks; i++) {
 		struct mre_object_props p = {
@@ -232,7 +230,15 @@ static void deep(const uint8_t *data, size_t size)
 		free(pages);
 		free(chunk);
 	}
-	restore_and_compare(&f, path);
+	if (f.img->mapped_ram && f.img->page_size == 4096) {
+		restore_and_compare(&f, path);
+	} else {
+		/* no VM to restore into: extract alone (sequential streams replay
+		 * their records) */
+		for (unsigned i = 0; i < f.img->nblocks; i++)
+			if (!f.img->blocks[i].b.ignored)
+				free(extract(&f, i));
+	}
 	if (ok)
 		transcode(&f);
 out:
