@@ -6,8 +6,9 @@
  * harness's scratch directory and the places libFuzzer itself writes (its
  * corpus directories, its artifact prefix, the working directory). Reading
  * stays allowed everywhere. Uses Landlock (Linux 5.13+); where the kernel
- * has none the harness exits with status 77 and the runner reports the
- * fuzzer as skipped rather than running it unconfined. Only compiled into
+ * has none the harness exits with status 3 after a line starting "fuzz
+ * sandbox:", and the runner reports the fuzzer as skipped rather than
+ * running it unconfined. (Not 77: that is libFuzzer's status for a crash.) Only compiled into
  * the libFuzzer builds (MRE_FUZZ_SANDBOX).
  */
 #ifndef MRE_TESTS_FUZZ_SANDBOX_H
@@ -24,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#define FZ_NO_SANDBOX 3
 
 /* Landlock's ABI, by value (older kernel headers lack the later rights). */
 #define FZ_LL_CREATE_RULESET_VERSION (1u << 0)
@@ -96,7 +99,7 @@ static inline void fuzz_sandbox(const char *scratch, int argc, char **argv)
 	if (abi < 1) {
 		fprintf(stderr, "fuzz sandbox: Landlock is not available (%s): not running unconfined\n",
 			strerror(errno));
-		exit(77);
+		exit(FZ_NO_SANDBOX);
 	}
 	if (abi >= 2)
 		access |= FZ_LL_REFER;
@@ -106,7 +109,7 @@ static inline void fuzz_sandbox(const char *scratch, int argc, char **argv)
 	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0) {
 		fprintf(stderr, "fuzz sandbox: landlock_create_ruleset: %s\n", strerror(errno));
-		exit(77);
+		exit(FZ_NO_SANDBOX);
 	}
 	fz_allow(ruleset, scratch, access);
 	fz_allow(ruleset, ".", access);
@@ -115,7 +118,7 @@ static inline void fuzz_sandbox(const char *scratch, int argc, char **argv)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0)) {
 		fprintf(stderr, "fuzz sandbox: landlock_restrict_self: %s\n", strerror(errno));
-		exit(77);
+		exit(FZ_NO_SANDBOX);
 	}
 	close(ruleset);
 }

@@ -6,7 +6,9 @@
 # the regression inputs in tests/fuzz/regress/HARNESS. A crash leaves its
 # input in $FUZZ_DIR/artifacts/HARNESS/ and fails the run: minimise it,
 # fix the bug, and commit the input under tests/fuzz/regress/HARNESS/. A
-# harness that cannot confine itself (exit 77) is reported as skipped.
+# harness that cannot confine itself (exit 3 after "fuzz sandbox: ...") is
+# reported as skipped; any other failure (libFuzzer exits 77 on a crash,
+# 70 on a timeout) fails the run.
 set -u
 : "${FUZZ_SECONDS:=60}"
 seeds=$FUZZ_DIR/seeds
@@ -31,9 +33,12 @@ for h in "$@"; do
 	rc=$?
 	end=$(date +%s)
 	grep -E '^(stat::|#[0-9]+.*DONE)' "$FUZZ_DIR/$h.log" | sed 's/^/   /'
+	if [ $rc -eq 3 ] && grep -q '^fuzz sandbox:' "$FUZZ_DIR/$h.log"; then
+		rc=skip
+	fi
 	case $rc in
 	0) echo "fuzz_$h: no crash in $((end - start))s" ;;
-	77) echo "fuzz_$h: SKIP ($(tail -n 1 "$FUZZ_DIR/$h.log"))" ;;
+	skip) echo "fuzz_$h: SKIP ($(grep '^fuzz sandbox:' "$FUZZ_DIR/$h.log" | tail -n 1))" ;;
 	*)
 		echo "fuzz_$h: FAILED (exit $rc); the end of its log:"
 		tail -n 60 "$FUZZ_DIR/$h.log"
