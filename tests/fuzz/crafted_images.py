@@ -205,6 +205,16 @@ def main():
     refused("chunk with unknown flags",
             crafted.chunk_entry_set(comp, table, 0, off, length, 4, crc),
             "unknown flags 0x4")
+    # a page with data whose bit is clear: restore (which goes by the chunk)
+    # and extract (which went by the bitmap) would give different memory
+    d = bytearray(comp)
+    d[cinfo["blocks"][0]["bitmap-offset"]] &= 0xFE   # page 0 holds data
+    refused("compressed block whose bitmap misses a page with data", bytes(d),
+            "page 0 holds data in chunk 0 but its bitmap bit is clear", ("extract", "restore"))
+    with open(path("crafted.img"), "wb") as f:
+        f.write(bytes(d))
+    rc, err = run("verify", path("crafted.img"))
+    t.ok(rc == 1 and "does not match its checksum" in err, "verify finds it by the metadata checksum", err)
     d = bytearray(comp)
     struct.pack_into("<Q", d, table + 24, 1 << 40)
     refused("chunk table with 2^40 entries", bytes(d), "chunks, but the block needs")
