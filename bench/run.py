@@ -38,6 +38,23 @@ def sh(cmd, **kw):
                           text=True, **kw)
 
 
+PEAK_RSS = {}
+
+
+def timed_cmd(cmd, key=None):
+    """Run cmd; return its wall time, and remember its peak RSS (KiB) under key."""
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.monotonic() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.read().decode()))
+    if key:
+        PEAK_RSS[key] = max(PEAK_RSS.get(key, 0), ru.ru_maxrss)
+    return dt
+
+
 def drop_caches():
     try:
         sh(["sync"])
@@ -97,11 +114,10 @@ class Bench:
             if os.path.exists(img):
                 os.unlink(img)
             drop_caches()
-            t = time.monotonic()
-            sh([MRE, "save", "-q", "-object",
-                "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (self.a.size, ram),
-                "--output", img, "--io", io, "--channels", str(ch), "--direct-io", dio])
-            return time.monotonic() - t
+            return timed_cmd([MRE, "save", "-q", "-object",
+                              "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (self.a.size, ram),
+                              "--output", img, "--io", io, "--channels", str(ch), "--direct-io", dio],
+                             "save")
         return timed(once, self.a.reps)
 
     def mre_restore(self, img, io, ch, dio):
@@ -111,11 +127,9 @@ class Bench:
             if os.path.exists(target):
                 os.unlink(target)
             drop_caches()
-            t = time.monotonic()
-            sh([MRE, "restore", "-q", img, "-object",
-                "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (self.a.size, target),
-                "--io", io, "--channels", str(ch), "--direct-io", dio])
-            return time.monotonic() - t
+            return timed_cmd([MRE, "restore", "-q", img, "-object",
+                              "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (self.a.size, target),
+                              "--io", io, "--channels", str(ch), "--direct-io", dio], "restore")
         r = timed(once, self.a.reps)
         os.unlink(target)
         return r
@@ -253,7 +267,8 @@ class Bench:
                              base=(present / t) / dev_r,
                              qemu=(qrest[ch] / t) if dio == "on" and ch in qrest else None)
         size, alloc = allocated(img)
-        print("image: %d bytes logical, %d allocated" % (size, alloc))
+        print("image: %d bytes logical, %d allocated (stat -c '%%s %%b'); peak RSS so far %s KiB" %
+              (size, alloc, json.dumps(PEAK_RSS)))
         os.unlink(img)
 
         # tmpfs: the page-cache limit, per channel-core
@@ -277,11 +292,73 @@ class Bench:
         self.row("mrengine restore all-random guest uring x2 dio", self.size, t,
                  base=(self.size / t) / dev_r)
         os.unlink(img)
+        self.compression(mixed)
+        self.policy_cost()
         self.write_md(present)
+
+    def compression(self, ram):
+        """compact-archive against the zstd CLI on the same RAM file (issue 5)."""
+        a = self.a
+        img = os.path.join(self.dir, "archive.img")
+        policy = os.path.join(HERE, "..", "policies", "compact-archive.lua")
+        zst = os.path.join(self.dir, "ram.zst")
+        target = "/dev/shm/mre-bench-restore.ram"
+
+        def save():
+            if os.path.exists(img):
+                os.unlink(img)
+            drop_caches()
+            return timed_cmd([MRE, "save", "-q", "-object",
+                              "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (a.size, ram),
+                              "--output", img, "--policy", policy], "compressed save")
+
+        def restore():
+            if os.path.exists(target):
+                os.unlink(target)
+            drop_caches()
+            return timed_cmd([MRE, "restore", "-q", img, "--policy", policy, "-object",
+                              "memory-backend-file,id=pc.ram,size=%s,mem-path=%s" % (a.size, target)])
+
+        def zsave():
+            drop_caches()
+            return timed_cmd(["sh", "-c", "zstd -3 -T2 -q -c %s > %s && sync %s" % (ram, zst, zst)])
+
+        def zrestore():
+            if os.path.exists(target):
+                os.unlink(target)
+            drop_caches()
+            return timed_cmd(["zstd", "-q", "-d", "-f", zst, "-o", target])
+
+        ts, _ = timed(save, a.reps)
+        tz, _ = timed(zsave, a.reps)
+        tr, _ = timed(restore, a.reps)
+        tzr, _ = timed(zrestore, a.reps)
+        size, alloc = allocated(img)
+        zsize = os.path.getsize(zst)
+        self.row("compact-archive save (zstd:3, 4 MiB chunks)", self.size, ts,
+                 note="%.2fx zstd -3 -T2's speed; file %d bytes = %.3fx zstd -3's %d" %
+                 (tz / ts, alloc, alloc / zsize, zsize))
+        self.row("zstd -3 -T2 of the raw RAM file (+ sync)", self.size, tz)
+        self.row("compact-archive restore", self.size, tr, note="%.2fx zstd -d's speed" % (tzr / tr))
+        self.row("zstd -d of it", self.size, tzr)
+        for f in (img, zst, target):
+            if os.path.exists(f):
+                os.unlink(f)
+
+    def policy_cost(self):
+        """What evaluating a policy costs per save (policy-check reports it)."""
+        out = sh([MRE, "policy-check", "--json", os.path.join(HERE, "..", "policies", "fast-snapshot.lua"),
+                  "-object", "memory-backend-memfd,id=pc.ram,size=%s" % self.a.size, "--target", self.dir]).stdout
+        info = json.loads(out)
+        costs = info.get("cost") or info.get("costs") or {}
+        print("policy evaluation (fast-snapshot on_save): %s" % json.dumps(costs))
+        self.policy = costs
 
     def write_md(self, present):
         out = os.path.join(HERE, "out", "results-%s.md" % time.strftime("%Y%m%d-%H%M%S"))
         with open(out, "w") as f:
+            f.write("peak RSS (KiB): %s; policy evaluation: %s\n\n" %
+                    (json.dumps(PEAK_RSS), json.dumps(getattr(self, "policy", {}))))
             f.write("RAM %s (%d MiB present), target %s, reps %d\n\n" %
                     (self.a.size, present >> 20, self.dir, self.a.reps))
             f.write("| run | s | MB/s of RAM | vs device | vs QEMU | note |\n|---|---|---|---|---|---|\n")

@@ -36,6 +36,9 @@ int mre_cmd_compress(int argc, char **argv);
 int mre_cmd_expand(int argc, char **argv);
 int mre_cmd_generate(int argc, char **argv);
 int mre_cmd_restore(int argc, char **argv);
+int mre_cmd_ingest(int argc, char **argv);
+int mre_cmd_emit(int argc, char **argv);
+int mre_cmd_convert(int argc, char **argv);
 int mre_cmd_policy_check(int argc, char **argv);
 /* The QMP daemon: argv[0] is the program name. */
 int mre_cmd_daemon(int argc, char **argv);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/planopts.h"
 #include "cli/progress.h"
 #include "engine/pattern.h"
 #include "engine/verify.h"
@@ -30,9 +31,10 @@ static const char demo_help[] =
 	"  --mix Z,R,X          percent of zero, repeated-byte and random pages (default 33,33,34)\n"
 	"  --seed S             pattern seed (default 1)\n"
 	"  --dir DIR            where the image goes (default $TMPDIR or /var/tmp)\n"
-	"  --channels N         parallel channels\n"
-	"  --direct-io on|off   O_DIRECT for page data\n"
-	"  --io auto|uring|threads\n"
+	"Plan options, as save and restore take them (the default policy decides the rest):\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_WRITE
+	MRE_PLAN_HELP_READ
 	"  --keep               keep the image afterwards\n"
 	"  -h, --help           show this help\n";
 
@@ -47,7 +49,7 @@ static const char generate_help[] =
 	"  --sparse      leave zero pages as holes\n"
 	"  -h, --help    show this help\n";
 
-enum { OPT_SIZE = 0x3000, OPT_MIX, OPT_SEED, OPT_DIR, OPT_KEEP, OPT_CHANNELS, OPT_DIO, OPT_IO, OPT_SPARSE };
+enum { OPT_SIZE = 0x3000, OPT_MIX, OPT_SEED, OPT_DIR, OPT_KEEP, OPT_SPARSE };
 
 #define PAGE 4096u
 
@@ -102,16 +104,14 @@ int mre_cmd_demo(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
-		{ "channels", required_argument, NULL, OPT_CHANNELS },
-		{ "direct-io", required_argument, NULL, OPT_DIO },
-		{ "io", required_argument, NULL, OPT_IO },
+		MRE_PLAN_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mre_pattern_mix mix = { 33, 33, 34 };
 	struct mre_err err = MRE_ERR_INIT;
-	struct mre_param pv[3];
-	struct mre_facts_params params = { .n = 0, .p = pv };
+	struct mre_cli_params cp = { .n = 0 };
+	struct mre_facts_params params;
 	struct mre_engine src, dst;
 	uint64_t size = 1ULL << 30, seed = 1;
 	const char *dir = getenv("TMPDIR");
@@ -124,8 +124,13 @@ int mre_cmd_demo(int argc, char **argv)
 		dir = "/var/tmp";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		uint64_t v;
+		int pr = mre_cli_plan_option(&cp, "demo", MRE_PLANOPT_IO | MRE_PLANOPT_WRITE | MRE_PLANOPT_READ, c,
+					     optarg);
 
+		if (pr < 0)
+			return MRE_EXIT_USAGE;
+		if (pr > 0)
+			continue;
 		switch (c) {
 		case OPT_SIZE:
 			if (!mre_cli_size("demo", "--size", optarg, &size))
@@ -147,20 +152,6 @@ int mre_cmd_demo(int argc, char **argv)
 		case OPT_KEEP:
 			keep = true;
 			break;
-		case OPT_CHANNELS:
-			if (mre_parse_u64(optarg, &v) || !v || v > 256)
-				return mre_cli_usage("demo", "--channels expects 1..256");
-			pv[params.n++] = (struct mre_param){ .name = "multifd-channels", .type = MRE_PARAM_INT,
-							     .i = (int64_t)v, .set = true };
-			break;
-		case OPT_DIO:
-			pv[params.n++] = (struct mre_param){ .name = "direct-io", .type = MRE_PARAM_BOOL,
-							     .b = !strcmp(optarg, "on"), .set = true };
-			break;
-		case OPT_IO:
-			pv[params.n++] = (struct mre_param){ .name = "x-io", .type = MRE_PARAM_STR, .s = optarg,
-							     .set = true };
-			break;
 		case 'h':
 			fputs(demo_help, stdout);
 			return MRE_EXIT_OK;
@@ -170,6 +161,7 @@ int mre_cmd_demo(int argc, char **argv)
 	}
 	if (optind != argc)
 		return mre_cli_usage("demo", "unexpected argument '%s'", argv[optind]);
+	params = mre_cli_params_view(&cp);
 	if (asprintf(&path, "%s/mrengine-demo-%d.img", dir, (int)getpid()) < 0)
 		return MRE_EXIT_FAIL;
 

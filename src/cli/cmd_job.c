@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/planopts.h"
 #include "cli/progress.h"
 #include "cli/vmopts.h"
 #include "engine/uri.h"
@@ -27,15 +28,9 @@ static const char save_help[] =
 	"  --policy P           a Lua policy (path, or name in ./policies or the installed\n"
 	"                       policies) decides the plan; the flags below are its input\n"
 	MRE_VM_HELP
-	"  --channels N         parallel channels (1..256; default 2)\n"
-	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
-	"  --io auto|uring|threads   I/O backend (default auto: io_uring when available)\n"
-	"  --no-sync            skip the final fdatasync (faster, not crash-safe)\n"
-	"  --prealloc           reserve the space of every page with data before writing\n"
-	"  --compress ALG       none (default: plain QEMU mapped-ram), zstd, zstd:1..19, lz4\n"
-	"  --chunk-size N       compression chunk (64K..16M, default 1M)\n"
-	"  --checksum crc32c|none   page checksums in the trailer (default crc32c)\n"
-	"  --header mrengine|none   prepend mrengine's header (QEMU then needs offset=)\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_WRITE
+	MRE_PLAN_HELP_PREALLOC
 	"  -q, --quiet          no progress and no summary\n"
 	"  -h, --help           show this help\n";
 
@@ -47,79 +42,56 @@ static const char restore_help[] =
 	"  --policy P           a Lua policy decides the restore plan (its on_restore hook)\n"
 	MRE_VM_HELP
 	"  --offset N           the stream starts at byte N (default: found automatically)\n"
-	"  --channels N         parallel channels (1..256; default 2)\n"
-	"  --direct-io on|off   O_DIRECT for page data (default off)\n"
-	"  --io auto|uring|threads   I/O backend (default auto)\n"
-	"  --no-verify          do not check page checksums while reading\n"
+	"  --partial            restore only the VM's blocks; the image's other blocks are\n"
+	"                       left out (e.g. the shared memory of an x-ignore-shared\n"
+	"                       setup, whose other blocks come from 'mrengine emit')\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_READ
 	"  -q, --quiet          no progress and no summary\n"
 	"  -h, --help           show this help\n";
 
 enum {
-	OPT_CHANNELS = 0x2000,
-	OPT_DIRECT_IO,
-	OPT_IO,
-	OPT_NO_SYNC,
-	OPT_OFFSET,
-	OPT_COMPRESS,
-	OPT_CHUNK_SIZE,
-	OPT_CHECKSUM,
-	OPT_HEADER,
-	OPT_NO_VERIFY,
-	OPT_PREALLOC,
+	OPT_OFFSET = 0x3000,
+	OPT_PARTIAL,
 	OPT_POLICY,
 };
 
-#define MAX_PARAMS 16
-
 struct job_opts {
-	struct mre_param params[MAX_PARAMS];
-	unsigned nparams;
+	struct mre_cli_params params;
 	const char *uri;
 	const char *offset;
+	bool partial;
 	bool quiet;
 };
-
-static void add_param(struct job_opts *o, struct mre_param p)
-{
-	for (unsigned i = 0; i < o->nparams; i++)
-		if (!strcmp(o->params[i].name, p.name)) {
-			o->params[i] = p;
-			return;
-		}
-	o->params[o->nparams++] = p;
-}
 
 static int parse(const char *cmd, const char *help, bool save, int argc, char **argv,
 		 struct mre_engine *e, struct job_opts *o)
 {
 	static const struct option longopts[] = {
 		MRE_VM_LONGOPTS,
+		MRE_PLAN_LONGOPTS,
 		{ "output", required_argument, NULL, 'O' },
-		{ "channels", required_argument, NULL, OPT_CHANNELS },
-		{ "direct-io", required_argument, NULL, OPT_DIRECT_IO },
-		{ "io", required_argument, NULL, OPT_IO },
-		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "compress", required_argument, NULL, OPT_COMPRESS },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
-		{ "checksum", required_argument, NULL, OPT_CHECKSUM },
-		{ "header", required_argument, NULL, OPT_HEADER },
-		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
-		{ "prealloc", no_argument, NULL, OPT_PREALLOC },
+		{ "partial", no_argument, NULL, OPT_PARTIAL },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned groups = MRE_PLANOPT_IO | (save ? MRE_PLANOPT_WRITE : MRE_PLANOPT_READ);
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long_only(argc, argv, "O:qh", longopts, NULL)) != -1) {
 		int r = mre_cli_vm_option(e, c, optarg);
-		uint64_t v;
 
 		if (r < 0)
 			return MRE_EXIT_FAIL;
+		if (r > 0)
+			continue;
+		r = mre_cli_plan_option(&o->params, cmd, groups, c, optarg);
+		if (r < 0)
+			return MRE_EXIT_USAGE;
 		if (r > 0)
 			continue;
 		switch (c) {
@@ -128,42 +100,10 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 				return mre_cli_usage(cmd, "restore reads the image given as its argument; --output is for save");
 			o->uri = optarg;
 			break;
-		case OPT_CHANNELS:
-			if (mre_parse_u64(optarg, &v) || v < 1 || v > 256)
-				return mre_cli_usage(cmd, "--channels expects 1..256, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "multifd-channels", .type = MRE_PARAM_INT,
-							 .i = (int64_t)v, .set = true });
-			break;
-		case OPT_DIRECT_IO:
-			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
-				return mre_cli_usage(cmd, "--direct-io expects on or off, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "direct-io", .type = MRE_PARAM_BOOL,
-							 .b = !strcmp(optarg, "on"), .set = true });
-			break;
-		case OPT_IO:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "uring") && strcmp(optarg, "threads"))
-				return mre_cli_usage(cmd, "--io expects auto, uring or threads, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "x-io", .type = MRE_PARAM_STR, .s = optarg,
-							 .set = true });
-			break;
-		case OPT_NO_SYNC:
-			add_param(o, (struct mre_param){ .name = "x-sync", .type = MRE_PARAM_BOOL, .b = false,
-							 .set = true });
-			break;
-		case OPT_COMPRESS:
-		case OPT_CHECKSUM:
-		case OPT_HEADER:
-			if (!save)
-				return mre_cli_usage(cmd, "%s is an option of save", argv[optind - 1]);
-			add_param(o, (struct mre_param){ .name = c == OPT_COMPRESS ? "x-compression"
-							       : c == OPT_CHECKSUM ? "x-checksum" : "x-header",
-							 .type = MRE_PARAM_STR, .s = optarg, .set = true });
-			break;
-		case OPT_CHUNK_SIZE:
-			if (!mre_cli_size(cmd, "--chunk-size", optarg, &v))
-				return MRE_EXIT_USAGE;
-			add_param(o, (struct mre_param){ .name = "x-chunk-size", .type = MRE_PARAM_INT,
-							 .i = (int64_t)v, .set = true });
+		case OPT_OFFSET:
+			if (save)
+				return mre_cli_usage(cmd, "for save, give the offset in the URI: --output file:PATH,offset=N");
+			o->offset = optarg;
 			break;
 		case OPT_POLICY: {
 			struct mre_err err = MRE_ERR_INIT;
@@ -174,18 +114,10 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 			mre_engine_set_policy(e, pol);
 			break;
 		}
-		case OPT_PREALLOC:
-			add_param(o, (struct mre_param){ .name = "x-prealloc", .type = MRE_PARAM_BOOL, .b = true,
-							 .set = true });
-			break;
-		case OPT_NO_VERIFY:
-			add_param(o, (struct mre_param){ .name = "x-verify", .type = MRE_PARAM_BOOL, .b = false,
-							 .set = true });
-			break;
-		case OPT_OFFSET:
+		case OPT_PARTIAL:
 			if (save)
-				return mre_cli_usage(cmd, "for save, give the offset in the URI: --output file:PATH,offset=N");
-			o->offset = optarg;
+				return mre_cli_usage(cmd, "--partial is an option of restore");
+			o->partial = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -236,7 +168,7 @@ static int run(enum mre_job_kind kind, int argc, char **argv)
 		return mre_cli_fail(&err);
 	}
 	target = (struct mre_job_target){ .path = uri.path, .offset = uri.offset,
-					  .offset_given = uri.offset_given };
+					  .offset_given = uri.offset_given, .partial = o.partial };
 	if (o.offset) {
 		if (!mre_cli_size(cmd, "--offset", o.offset, &target.offset)) {
 			r = MRE_EXIT_USAGE;
@@ -244,7 +176,7 @@ static int run(enum mre_job_kind kind, int argc, char **argv)
 		}
 		target.offset_given = true;
 	}
-	params = (struct mre_facts_params){ .n = o.nparams, .p = o.params };
+	params = mre_cli_params_view(&o.params);
 	if (mre_engine_start(&e, kind, &target, &params, &err)) {
 		r = mre_cli_fail(&err);
 		goto out;

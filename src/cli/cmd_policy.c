@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/planopts.h"
 #include "cli/vmopts.h"
 #include "engine/facts.h"
 #include "policy/policy.h"
@@ -34,10 +35,11 @@ static const char help[] =
 	"                       directory); its filesystem, O_DIRECT support, free space\n"
 	"                       and disk type are what the policy sees\n"
 	"  --restore IMAGE      check on_restore against an existing image instead\n"
-	"  --channels N         client parameter multifd-channels\n"
-	"  --direct-io on|off   client parameter direct-io\n"
-	"  --io auto|uring|threads   client parameter x-io\n"
-	"  --no-sync            client parameter x-sync=false\n"
+	"Client parameters, as save and restore take them:\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_WRITE
+	MRE_PLAN_HELP_PREALLOC
+	MRE_PLAN_HELP_READ
 	"  --max-bandwidth N    client parameter max-bandwidth (bytes/s; K, M, G)\n"
 	"  --param NAME=VALUE   any other client parameter (true/false, a number or text)\n"
 	"  --capability NAME=on|off   a migration capability set by the client\n"
@@ -48,37 +50,17 @@ static const char help[] =
 enum {
 	OPT_TARGET = 0x3000,
 	OPT_RESTORE,
-	OPT_CHANNELS,
-	OPT_DIRECT_IO,
-	OPT_IO,
-	OPT_NO_SYNC,
 	OPT_MAX_BW,
 	OPT_PARAM,
 	OPT_CAP,
 	OPT_RUNNING,
 };
 
-#define MAX_PARAMS 32
-
 struct check_opts {
 	const char *policy, *target, *restore;
 	bool json;
-	struct mre_param params[MAX_PARAMS];
-	unsigned nparams;
+	struct mre_cli_params params;
 };
-
-static bool add_param(struct check_opts *o, struct mre_param p)
-{
-	for (unsigned i = 0; i < o->nparams; i++)
-		if (!strcmp(o->params[i].name, p.name)) {
-			o->params[i] = p;
-			return true;
-		}
-	if (o->nparams == MAX_PARAMS)
-		return false;
-	o->params[o->nparams++] = p;
-	return true;
-}
 
 /* NAME=VALUE: booleans, then integers (sizes allowed), else text. The
  * name and value point into argv (NAME's '=' is overwritten). */
@@ -119,10 +101,7 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 		MRE_VM_LONGOPTS,
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
-		{ "channels", required_argument, NULL, OPT_CHANNELS },
-		{ "direct-io", required_argument, NULL, OPT_DIRECT_IO },
-		{ "io", required_argument, NULL, OPT_IO },
-		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+		MRE_PLAN_LONGOPTS,
 		{ "max-bandwidth", required_argument, NULL, OPT_MAX_BW },
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "capability", required_argument, NULL, OPT_CAP },
@@ -143,6 +122,12 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 			return MRE_EXIT_FAIL;
 		if (r > 0)
 			continue;
+		r = mre_cli_plan_option(&o->params, cmd, MRE_PLANOPT_IO | MRE_PLANOPT_WRITE | MRE_PLANOPT_READ, c,
+					optarg);
+		if (r < 0)
+			return MRE_EXIT_USAGE;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case OPT_TARGET:
 			o->target = optarg;
@@ -150,33 +135,12 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 		case OPT_RESTORE:
 			o->restore = optarg;
 			break;
-		case OPT_CHANNELS:
-			if (mre_parse_u64(optarg, &v) || v < 1 || v > 256)
-				return mre_cli_usage(cmd, "--channels expects 1..256, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "multifd-channels", .type = MRE_PARAM_INT,
-							 .i = (int64_t)v, .set = true });
-			break;
-		case OPT_DIRECT_IO:
-			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
-				return mre_cli_usage(cmd, "--direct-io expects on or off, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "direct-io", .type = MRE_PARAM_BOOL,
-							 .b = !strcmp(optarg, "on"), .set = true });
-			break;
-		case OPT_IO:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "uring") && strcmp(optarg, "threads"))
-				return mre_cli_usage(cmd, "--io expects auto, uring or threads, got '%s'", optarg);
-			add_param(o, (struct mre_param){ .name = "x-io", .type = MRE_PARAM_STR, .s = optarg,
-							 .set = true });
-			break;
-		case OPT_NO_SYNC:
-			add_param(o, (struct mre_param){ .name = "x-sync", .type = MRE_PARAM_BOOL, .b = false,
-							 .set = true });
-			break;
 		case OPT_MAX_BW:
 			if (!mre_cli_size(cmd, "--max-bandwidth", optarg, &v))
 				return MRE_EXIT_USAGE;
-			add_param(o, (struct mre_param){ .name = "max-bandwidth", .type = MRE_PARAM_INT,
-							 .i = (int64_t)v, .set = true });
+			mre_cli_param_set(&o->params, (struct mre_param){ .name = "max-bandwidth",
+									  .type = MRE_PARAM_INT, .i = (int64_t)v,
+									  .set = true });
 			break;
 		case OPT_PARAM:
 		case OPT_CAP:
@@ -184,8 +148,8 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 				return mre_cli_usage(cmd, "%s expects NAME=%s, got '%s'",
 						     c == OPT_CAP ? "--capability" : "--param",
 						     c == OPT_CAP ? "on|off" : "VALUE", optarg);
-			if (!add_param(o, p))
-				return mre_cli_usage(cmd, "too many parameters (at most %d)", MAX_PARAMS);
+			if (!mre_cli_param_set(&o->params, p))
+				return mre_cli_usage(cmd, "too many parameters (at most %d)", MRE_CLI_MAX_PARAMS);
 			break;
 		case OPT_RUNNING:
 			e->vm.running = true;
@@ -452,7 +416,7 @@ static void print_text(struct report *r)
 static int check(struct mre_engine *e, struct check_opts *o, struct report *r,
 		 struct mre_err *err)
 {
-	struct mre_facts_params params = { .n = o->nparams, .p = o->params };
+	struct mre_facts_params params = mre_cli_params_view(&o->params);
 	struct mre_job_target target = { 0 };
 	struct mre_facts_stats stats;
 	struct mre_facts_result result;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/planopts.h"
 #include "engine/engine.h"
 #include "engine/transcode.h"
 #include "util/size.h"
@@ -20,104 +21,71 @@ static const char compress_help[] =
 	"variant: fixed-size chunks compressed independently, zero chunks as holes,\n"
 	"incompressible chunks stored raw, a CRC per chunk, O(1) lookup of any page.\n"
 	"QEMU cannot load the result; 'mrengine expand' turns it back.\n\n"
-	"  --compress ALG       zstd (default), zstd:1..19, lz4\n"
-	"  --chunk-size N       guest bytes per chunk, 64K..16M (default 1M)\n"
-	"  --channels N         parallel channels (default 2)\n"
-	"  --header mrengine|none\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_WRITE
+	"                       (--compress defaults to zstd here)\n"
 	"  --offset N           INPUT's stream starts at byte N (default: found automatically)\n"
-	"  --no-sync            skip the final fdatasync\n"
 	"  -h, --help           show this help\n";
 
 static const char expand_help[] =
 	"Usage: mrengine expand [OPTIONS] INPUT OUTPUT\n"
 	"Write INPUT (a compressed or plain image) as a plain mapped-ram image that\n"
 	"QEMU >= 9.0 loads with the mapped-ram capability.\n\n"
-	"  --channels N         parallel channels (default 2)\n"
-	"  --direct-io on|off   O_DIRECT for page data\n"
-	"  --checksum crc32c|none   page checksums in the trailer (default crc32c)\n"
+	MRE_PLAN_HELP_IO
+	MRE_PLAN_HELP_WRITE
+	"                       (--compress is refused: expand writes plain images)\n"
 	"  --offset N           INPUT's stream starts at byte N (default: found automatically)\n"
-	"  --no-sync            skip the final fdatasync\n"
 	"  -h, --help           show this help\n";
 
-enum { OPT_COMPRESS = 0x4000, OPT_CHUNK, OPT_CHANNELS, OPT_HEADER, OPT_OFFSET, OPT_NO_SYNC, OPT_DIO,
-       OPT_CHECKSUM };
+enum { OPT_OFFSET = 0x4000 };
 
 static int run(const char *cmd, const char *help, bool compress, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "compress", required_argument, NULL, OPT_COMPRESS },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "channels", required_argument, NULL, OPT_CHANNELS },
-		{ "header", required_argument, NULL, OPT_HEADER },
+		MRE_PLAN_LONGOPTS,
 		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
-		{ "direct-io", required_argument, NULL, OPT_DIO },
-		{ "checksum", required_argument, NULL, OPT_CHECKSUM },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mre_param pv[8];
-	struct mre_facts_params params = { .n = 0, .p = pv };
+	struct mre_cli_params cp = { .n = 0 };
+	struct mre_facts_params params;
 	struct mre_transcode_result res;
 	struct mre_err err = MRE_ERR_INIT;
-	uint64_t offset = MRE_OFFSET_AUTO, v;
+	uint64_t offset = MRE_OFFSET_AUTO;
 	struct mre_imagefile in;
 	struct mre_engine e;
 	struct mre_plan plan;
 	struct timespec t0, t1;
 	int c, r;
 
-	pv[params.n++] = (struct mre_param){ .name = "x-compression", .type = MRE_PARAM_STR,
-					     .s = compress ? "zstd" : "none", .set = true };
+	mre_cli_param_set(&cp, (struct mre_param){ .name = "x-compression", .type = MRE_PARAM_STR,
+						   .s = compress ? "zstd" : "none", .set = true });
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		struct mre_param p = { .set = true, .type = MRE_PARAM_STR, .s = optarg };
+		int pr;
 
-		switch (c) {
-		case OPT_COMPRESS:
-			if (!compress)
-				return mre_cli_usage(cmd, "--compress is an option of compress");
-			pv[0].s = optarg;
+		if (c == MRE_OPT_COMPRESS && !compress)
+			return mre_cli_usage(cmd, "expand writes plain images: --compress is an option of compress");
+		pr = mre_cli_plan_option(&cp, cmd, MRE_PLANOPT_IO | MRE_PLANOPT_WRITE, c, optarg);
+		if (pr < 0)
+			return MRE_EXIT_USAGE;
+		if (pr > 0)
 			continue;
-		case OPT_CHUNK:
-			if (!mre_cli_size(cmd, "--chunk-size", optarg, &v))
-				return MRE_EXIT_USAGE;
-			p = (struct mre_param){ .name = "x-chunk-size", .type = MRE_PARAM_INT, .i = (int64_t)v,
-						.set = true };
-			break;
-		case OPT_CHANNELS:
-			if (mre_parse_u64(optarg, &v) || !v || v > 256)
-				return mre_cli_usage(cmd, "--channels expects 1..256, got '%s'", optarg);
-			p = (struct mre_param){ .name = "multifd-channels", .type = MRE_PARAM_INT, .i = (int64_t)v,
-						.set = true };
-			break;
-		case OPT_HEADER:
-			p.name = "x-header";
-			break;
-		case OPT_CHECKSUM:
-			p.name = "x-checksum";
-			break;
-		case OPT_DIO:
-			p = (struct mre_param){ .name = "direct-io", .type = MRE_PARAM_BOOL, .b = !strcmp(optarg, "on"),
-						.set = true };
-			break;
-		case OPT_NO_SYNC:
-			p = (struct mre_param){ .name = "x-sync", .type = MRE_PARAM_BOOL, .b = false, .set = true };
-			break;
+		switch (c) {
 		case OPT_OFFSET:
 			if (!mre_cli_size(cmd, "--offset", optarg, &offset))
 				return MRE_EXIT_USAGE;
-			continue;
+			break;
 		case 'h':
 			fputs(help, stdout);
 			return MRE_EXIT_OK;
 		default:
 			return mre_cli_usage(cmd, "bad option");
 		}
-		pv[params.n++] = p;
 	}
 	if (optind + 2 != argc)
 		return mre_cli_usage(cmd, "expected INPUT and OUTPUT");
+	params = mre_cli_params_view(&cp);
 	if (mre_engine_init(&e, &err))
 		return mre_cli_fail(&err);
 	r = mre_engine_plan(&e, MRE_JOB_SAVE, NULL, &params, &plan, &err);

@@ -14,10 +14,13 @@
 
 static const struct mre_cli_cmd commands[] = {
 	{ "compress", mre_cmd_compress, "write an image as mrengine's compressed variant" },
+	{ "convert", mre_cmd_convert, "convert a sequential QEMU stream file to an image, or back" },
 	{ "demo", mre_cmd_demo, "save, restore and verify a generated VM (a quick tour)" },
+	{ "emit", mre_cmd_emit, "write an image to stdout as a QEMU stream (migrate-incoming exec:)" },
 	{ "expand", mre_cmd_expand, "write a compressed image as plain mapped-ram for QEMU" },
 	{ "extract", mre_cmd_extract, "write a RAM block's content to a raw file" },
 	{ "generate", mre_cmd_generate, "write a raw RAM file with a realistic page mix" },
+	{ "ingest", mre_cmd_ingest, "write a QEMU stream from stdin as an image (migrate exec:)" },
 	{ "inspect", mre_cmd_inspect, "show the layout of an image or stream" },
 	{ "policy-check", mre_cmd_policy_check, "show the plan a policy produces for a VM (writes nothing)" },
 	{ "restore", mre_cmd_restore, "restore RAM blocks from an image" },

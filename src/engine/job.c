@@ -191,6 +191,7 @@ int mre_job_start(enum mre_job_kind kind, struct mre_vm *vm, struct mre_fdsets *
 	job->fdsets = fdsets;
 	job->offset = target->offset;
 	job->offset_given = target->offset_given;
+	job->partial = target->partial;
 	job->page_size = 4096;
 	job->path = strdup(target->path);
 	if (!job->path || (r = mre_plan_copy(&job->plan, plan, err))) {

@@ -51,6 +51,8 @@ struct mre_job_target {
 	const char *path;           /* required; "/dev/fdset/N" selects an fdset */
 	uint64_t offset;            /* file:PATH,offset=N: the stream starts here */
 	bool offset_given;          /* restore: otherwise found automatically */
+	bool partial;               /* restore: the image may hold blocks the VM lacks;
+				     * only the VM's blocks are restored */
 };
 
 struct mre_job_stats {

@@ -33,6 +33,7 @@ struct mre_job {
 	char *path;
 	uint64_t offset;
 	bool offset_given;
+	bool partial;
 	struct mre_plan plan;
 	/* opened by mre_job_start on the control thread, used by the worker */
 	struct mre_outfile out;         /* save */
@@ -79,6 +80,16 @@ void mre_job_end(struct mre_job *job, int r);
 /* The transfers, run on the job's thread; 0 or an error in @err. */
 int mre_save_run(struct mre_job *job, struct mre_err *err);
 int mre_restore_run(struct mre_job *job, struct mre_err *err);
+
+/*
+ * Write the pages with data among [first, first + npages) of @rb (block @bi
+ * of @w) through @ch, straight from the block's mapping: holes of a sparse
+ * backing are not read, zero pages are not written. Adds the pages written
+ * to *normal. Shared by save and by ingest's shared-memory blocks.
+ */
+struct mre_writer;
+int mre_save_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi, const struct mre_ramblock *rb,
+		   uint64_t first, uint64_t npages, uint64_t *normal);
 
 /* Plan values as the channel layer wants them. */
 enum mre_io_backend mre_job_backend(const struct mre_job *job);

@@ -14,4 +14,6 @@ src_libmre_a_SOURCES += \
 	src/engine/extract.c src/engine/extract.h \
 	src/engine/verify.c src/engine/verify.h \
 	src/engine/check.c src/engine/check.h \
-	src/engine/transcode.c src/engine/transcode.h
+	src/engine/transcode.c src/engine/transcode.h \
+	src/engine/ingest.c src/engine/ingest.h \
+	src/engine/emit.c src/engine/emit.h

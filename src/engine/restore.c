@@ -3,7 +3,8 @@
  * restore.c: image -> VM RAM.
  *
  * The image is parsed (bitmaps, chunk tables, trailer) and matched block by
- * block with the VM: every stored block must exist with the same length,
+ * block with the VM: every stored block must exist with the same length
+ * (unless the restore is partial: then blocks the VM lacks are left out),
  * and every VM block must be in the image. Plain images: each channel
  * claims 8 MiB units and reads every run of present pages straight into the
  * block's mapping (O_DIRECT when asked: the mapping is page-aligned), then,
@@ -87,6 +88,8 @@ static int match_blocks(struct restore_ctx *c, struct mre_err *err)
 		uint64_t per = ib->b.chunked ? 1 : MRE_JOB_UNIT_PAGES;
 		uint64_t n = ib->b.chunked ? ib->b.nchunks : ib->npages;
 
+		if (!rb && c->job->partial)
+			continue;
 		if (!rb)
 			return mre_err_set(err, -ENOENT, "the image has RAM block '%s' (%llu bytes) but the VM has no such block",
 					   ib->b.id, (unsigned long long)ib->b.used_length);

@@ -342,10 +342,10 @@ static int for_data(const struct mre_ramblock *rb, uint64_t pos, uint64_t end, u
 }
 
 /* Scan pages [first, end) and hand each run of non-zero pages to the writer. */
-static int save_range(struct mre_chan *ch, struct save_ctx *c, unsigned bi, const uint8_t *host,
-		      uint64_t first, uint64_t end, uint64_t *normal)
+static int save_range(struct mre_writer *w, struct mre_chan *ch, unsigned bi, const uint8_t *host,
+		      uint64_t ps, uint64_t first, uint64_t end, uint64_t *normal)
 {
-	uint64_t ps = c->page_size, run = UINT64_MAX;
+	uint64_t run = UINT64_MAX;
 	int r;
 
 	for (uint64_t p = first; p < end; p++) {
@@ -354,17 +354,18 @@ static int save_range(struct mre_chan *ch, struct save_ctx *c, unsigned bi, cons
 			if (run == UINT64_MAX)
 				run = p;
 		} else if (run != UINT64_MAX) {
-			if ((r = mre_writer_put_pages(c->w, ch, bi, run, p - run, host + run * ps)))
+			if ((r = mre_writer_put_pages(w, ch, bi, run, p - run, host + run * ps)))
 				return r;
 			run = UINT64_MAX;
 		}
 	}
-	return run != UINT64_MAX ? mre_writer_put_pages(c->w, ch, bi, run, end - run, host + run * ps) : 0;
+	return run != UINT64_MAX ? mre_writer_put_pages(w, ch, bi, run, end - run, host + run * ps) : 0;
 }
 
 struct range_arg {
-	struct save_ctx *c;
+	struct mre_writer *w;
 	struct mre_chan *ch;
+	const struct mre_ramblock *rb;
 	unsigned block;
 	uint64_t normal;
 };
@@ -373,7 +374,24 @@ static int save_range_cb(void *arg, uint64_t first, uint64_t end)
 {
 	struct range_arg *a = arg;
 
-	return save_range(a->ch, a->c, a->block, a->c->job->vm->blocks[a->block]->host, first, end, &a->normal);
+	return save_range(a->w, a->ch, a->block, a->rb->host, a->rb->page_size, first, end, &a->normal);
+}
+
+int mre_save_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi, const struct mre_ramblock *rb,
+		   uint64_t first, uint64_t npages, uint64_t *normal)
+{
+	uint64_t ps = rb->page_size, pos = first * ps, end = (first + npages) * ps;
+	struct range_arg a = { w, ch, rb, bi, 0 };
+	int r = 0;
+
+	while (pos < end && !r) {
+		uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
+
+		r = for_data(rb, pos, chunk_end, ps, save_range_cb, &a);
+		pos = chunk_end;
+	}
+	*normal += a.normal;
+	return r;
 }
 
 static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err *err)
@@ -394,17 +412,8 @@ static int save_unit(void *ctx, struct mre_chan *ch, uint64_t u, struct mre_err 
 			return r;
 		for (uint64_t p = un->first; data && p < un->first + un->npages; p++)
 			normal += !mre_is_zero(rb->host + p * ps, ps);
-	} else {
-		struct range_arg a = { c, ch, un->block, 0 };
-
-		while (pos < end) {
-			uint64_t chunk_end = MRE_MIN((pos / SPARSE_CHUNK + 1) * SPARSE_CHUNK, end);
-
-			if ((r = for_data(rb, pos, chunk_end, ps, save_range_cb, &a)))
-				return r;
-			pos = chunk_end;
-		}
-		normal = a.normal;
+	} else if ((r = mre_save_pages(c->w, ch, un->block, rb, un->first, un->npages, &normal))) {
+		return r;
 	}
 	atomic_fetch_add_explicit(&c->job->normal, normal, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->job->duplicate, un->npages - normal, memory_order_relaxed);

@@ -89,6 +89,8 @@ struct mre_writer {
 	struct chan_ctx *cc;
 	struct mre_outfile out;
 	atomic_uint_fast64_t *transferred;
+	bool pages_done;             /* mre_writer_sync_pages() ran */
+	uint32_t blocks_crc;         /* metadata CRC up to the last block (tail excluded) */
 };
 
 static void count(struct mre_writer *w, uint64_t n)
@@ -486,17 +488,36 @@ uint64_t mre_writer_chunk_size(const struct mre_writer *w)
 
 /* ---- pages --------------------------------------------------------------- */
 
+/*
+ * Set or clear bits [first, first + n) one 64-bit word at a time. Atomic,
+ * so that units of different channels (or the caller's own thread) may
+ * share a word: a stream's pages arrive in any order.
+ */
+static void bits_update(uint64_t *bm, uint64_t first, uint64_t n, bool set)
+{
+	uint64_t end = first + n;
+
+	while (first < end) {
+		uint64_t w = first / 64, lo = first % 64, hi = MRE_MIN(end - w * 64, (uint64_t)64);
+		uint64_t mask = (hi == 64 ? ~(uint64_t)0 : ((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1);
+
+		if (set)
+			__atomic_fetch_or(&bm[w], mask, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&bm[w], ~mask, __ATOMIC_RELAXED);
+		first = w * 64 + hi;
+	}
+}
+
 int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi, uint64_t first,
 			 uint64_t n, const uint8_t *data)
 {
 	struct wblock *b = &w->blocks[bi];
 	uint64_t off = first * w->ps, len = n * w->ps;
 
-	for (uint64_t i = 0; i < n; i++) {
-		mre_bit_set(b->bitmap, first + i);
-		if (b->page_crc)
-			b->page_crc[first + i] = mre_crc32c(0, data + i * w->ps, w->ps);
-	}
+	bits_update(b->bitmap, first, n, true);
+	for (uint64_t i = 0; b->page_crc && i < n; i++)
+		b->page_crc[first + i] = mre_crc32c(0, data + i * w->ps, w->ps);
 	while (len) {
 		size_t k = (size_t)MRE_MIN(len, (uint64_t)(2u << 20));
 		int r;
@@ -516,10 +537,30 @@ int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 
 void mre_writer_clear_pages(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n)
 {
-	struct wblock *b = &w->blocks[bi];
+	bits_update(w->blocks[bi].bitmap, first, n, false);
+}
 
-	for (uint64_t i = first; i < first + n; i++)
-		b->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
+bool mre_writer_page_present(const struct mre_writer *w, unsigned bi, uint64_t page)
+{
+	return __atomic_load_n(&w->blocks[bi].bitmap[page / 64], __ATOMIC_RELAXED) >> (page % 64) & 1;
+}
+
+int mre_writer_read_page(struct mre_writer *w, unsigned bi, uint64_t page, void *buf, struct mre_err *err)
+{
+	const struct wblock *b = &w->blocks[bi];
+	uint64_t off = b->lay.pages_offset + page * w->ps;
+	int r;
+
+	if (w->compressed || b->ignored)
+		return mre_err_set(err, -EINVAL, "block '%s': pages of this image cannot be read back", b->id);
+	if (!mre_writer_page_present(w, bi, page)) {
+		memset(buf, 0, w->ps);
+		return 0;
+	}
+	if ((r = mre_pread_all(w->out.fd, buf, w->ps, off)))
+		return mre_err_sys(err, r, "reading back page %llu of '%s' at offset 0x%llx",
+				   (unsigned long long)page, b->id, (unsigned long long)off);
+	return 0;
 }
 
 /* CRC-32C of @len zero bytes (a zero chunk's checksum). */
@@ -571,7 +612,7 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 
 	for (uint64_t i = 0; data && i < bytes / w->ps; i++)
 		if (!mre_is_zero(data + i * w->ps, w->ps)) {
-			mre_bit_set(b->bitmap, first + i);
+			bits_update(b->bitmap, first + i, 1, true);
 			nonzero++;
 		}
 	if (!nonzero) {
@@ -621,8 +662,9 @@ static int sync_file(struct mre_writer *w, struct mre_err *err)
 	return w->sync ? mre_outfile_sync(&w->out, err) : 0;
 }
 
-/* Bitmaps and chunk tables; also folds every metadata byte into *meta_crc,
- * in file order (head, each block's entry..bitmap[..table], tail). */
+/* Bitmaps and chunk tables; also folds the metadata bytes into *meta_crc,
+ * in file order (head, each block's entry..bitmap[..table]); the caller
+ * folds the tail, which may still change (mre_writer_set_tail). */
 static int write_block_meta(struct mre_writer *w, uint32_t *meta_crc, struct mre_err *err)
 {
 	struct mre_wbuf wb;
@@ -664,8 +706,52 @@ static int write_block_meta(struct mre_writer *w, uint32_t *meta_crc, struct mre
 		}
 	}
 	mre_wbuf_free(&wb);
-	*meta_crc = mre_crc32c(*meta_crc, w->tail.data, w->tail.len);
 	return r;
+}
+
+int mre_writer_sync_pages(struct mre_writer *w, uint64_t reserve, struct mre_err *err)
+{
+	int r;
+
+	if (!w->pages_done) {
+		if ((r = write_block_meta(w, &w->blocks_crc, err)) || (r = sync_file(w, err)))
+			return r;
+		w->pages_done = true;
+	}
+	if (reserve && fallocate(w->out.fd, FALLOC_FL_KEEP_SIZE, (off_t)w->tail_offset, (off_t)reserve) &&
+	    errno != EOPNOTSUPP)
+		return mre_err_sys(err, -errno, "reserving %llu bytes for the end of the image at offset 0x%llx",
+				   (unsigned long long)reserve, (unsigned long long)w->tail_offset);
+	return 0;
+}
+
+int mre_writer_set_tail(struct mre_writer *w, const uint8_t *post, size_t post_len, const char *vmdesc,
+			size_t vmdesc_len, struct mre_err *err)
+{
+	struct mre_wbuf gen;
+
+	if (w->compressed)
+		return mre_err_set(err, -EINVAL, "the end of a compressed image's stream cannot change once open");
+	mre_wbuf_init(&gen);
+	if (!vmdesc) {
+		mre_vmdesc_build(&gen, &w->cfg, w->ps, NULL);
+		vmdesc = (const char *)gen.data;
+		vmdesc_len = gen.len;
+	}
+	mre_wbuf_reset(&w->tail);
+	mre_emit_ram_end(&w->tail, w->ram_id);
+	mre_wbuf_put(&w->tail, post, post_len);
+	mre_emit_eof(&w->tail, vmdesc, vmdesc_len);
+	mre_wbuf_free(&gen);
+	if (mre_wbuf_err(&w->tail))
+		return mre_err_set(err, -ENOMEM, "out of memory");
+	w->stream_end = w->tail_offset + w->tail.len;
+	atomic_store(&w->cursor, w->stream_end);
+	/* the trailer follows the new end; nothing may remain after it */
+	if (ftruncate(w->out.fd, (off_t)w->stream_end))
+		return mre_err_sys(err, -errno, "cannot size the file to %llu bytes",
+				   (unsigned long long)w->stream_end);
+	return 0;
 }
 
 static int write_trailer(struct mre_writer *w, uint32_t meta_crc, struct mre_err *err)
@@ -742,8 +828,9 @@ int mre_writer_finish(struct mre_writer *w, struct mre_err *err)
 	int r;
 
 	/* data and bitmaps durable before anything that completes the file */
-	if ((r = write_block_meta(w, &meta_crc, err)) || (r = sync_file(w, err)))
+	if ((r = mre_writer_sync_pages(w, 0, err)))
 		goto fail;
+	meta_crc = mre_crc32c(w->blocks_crc, w->tail.data, w->tail.len);
 	if ((r = write_trailer(w, meta_crc, err)) || (r = sync_file(w, err)))
 		goto fail;
 	if (finalize_header(w)) {

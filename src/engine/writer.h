@@ -7,9 +7,14 @@
  *                        header ("in progress"), the stream head and every
  *                        block's entry and header;
  *   mre_writer_put_pages() / mre_writer_put_chunk() / mre_writer_clear_pages()
- *                        from channel threads (disjoint units of whole
- *                        64-page words), page data goes to its fixed slot,
- *                        or a compressed chunk to the data area;
+ *                        from channel threads (any pages; a page must not
+ *                        be put by two threads at once), page data goes to
+ *                        its fixed slot, or a compressed chunk to the data
+ *                        area;
+ *   mre_writer_sync_pages() optional: bitmaps and page data durable now;
+ *   mre_writer_set_tail() optional (plain images): what follows the ram
+ *                        section, when it is only known after the pages
+ *                        (a QEMU stream being ingested);
  *   mre_writer_finish()  bitmaps and chunk tables, sync; the trailer with
  *                        checksums, the end of the stream, its completion
  *                        marker (each synced); the header ("complete");
@@ -106,6 +111,15 @@ int mre_writer_put_pages(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
 /* Pages that are zero (again): bits cleared, slot data ignored. */
 void mre_writer_clear_pages(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n);
 
+/* Has page @page of block @bi been put (and not cleared since)? */
+bool mre_writer_page_present(const struct mre_writer *w, unsigned bi, uint64_t page);
+/*
+ * Plain images: the page's current content into @buf (page_size bytes;
+ * zeros if it holds no data). The caller makes sure no write of that page
+ * is in flight (its channel was flushed).
+ */
+int mre_writer_read_page(struct mre_writer *w, unsigned bi, uint64_t page, void *buf, struct mre_err *err);
+
 /*
  * Compressed images: chunk @ci of block @bi has the bytes at @data (the
  * chunk's length; may contain zero pages; NULL when all of it is zero).
@@ -119,6 +133,24 @@ int mre_writer_put_chunk(struct mre_writer *w, struct mre_chan *ch, unsigned bi,
  * (fallocate, so only those ranges are allocated and holes stay holes). */
 int mre_writer_prealloc(struct mre_writer *w, unsigned bi, uint64_t first, uint64_t n,
 			struct mre_err *err);
+
+/*
+ * Every page is written (channels flushed): write the bitmaps (and chunk
+ * tables) and sync now instead of in mre_writer_finish(), so that a failure
+ * shows before the caller acknowledges anything. @reserve bytes after the
+ * page area are allocated for what is still to be written (the end of the
+ * stream, the trailer), so a full disk shows now too. Once called, no page
+ * may be put or cleared.
+ */
+int mre_writer_sync_pages(struct mre_writer *w, uint64_t reserve, struct mre_err *err);
+
+/*
+ * Plain images: replace what follows the ram section (@post: device
+ * sections, before EOF) and the vmdesc (NULL: generate one), given at open
+ * as unknown. Before mre_writer_finish().
+ */
+int mre_writer_set_tail(struct mre_writer *w, const uint8_t *post, size_t post_len, const char *vmdesc,
+			size_t vmdesc_len, struct mre_err *err);
 
 int mre_writer_finish(struct mre_writer *w, struct mre_err *err);
 void mre_writer_abort(struct mre_writer *w);

@@ -211,6 +211,8 @@ static void *chan_main(void *arg)
 		if (u >= run->nunits)
 			break;
 		r = run->fn(run->ctx, ch, u, &ch->err);
+		if (r == MRE_CHAN_NO_MORE)
+			break;
 		if (r) {
 			if (!ch->error)
 				ch->error = r;

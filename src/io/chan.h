@@ -60,8 +60,13 @@ struct mre_chan_cfg {
 /*
  * Called for each unit. Return 0 to continue, a negative code to stop the
  * run (that code, with @err filled, is what mre_chan_run returns). @err is
- * the channel's own error struct.
+ * the channel's own error struct. A producer-fed run (units come from a
+ * queue whose length is not known in advance: pass UINT64_MAX as nunits)
+ * returns MRE_CHAN_NO_MORE once its queue is closed and empty: that channel
+ * stops claiming units, without an error, and the others stop the same way.
  */
+#define MRE_CHAN_NO_MORE 1
+
 typedef int (*mre_chan_unit_fn)(void *ctx, struct mre_chan *ch, uint64_t unit,
 				struct mre_err *err);
 

@@ -244,7 +244,7 @@ void mre_qmp_migration_poll(struct mre_qmp *q)
 static int start(struct mre_qmp *q, enum mre_job_kind kind, const struct target *t,
 		 struct mre_err *err)
 {
-	struct mre_job_target jt = { t->path, t->offset, t->offset_given };
+	struct mre_job_target jt = { .path = t->path, .offset = t->offset, .offset_given = t->offset_given };
 	struct mre_facts_params fp;
 	int r;
 

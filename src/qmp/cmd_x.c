@@ -117,7 +117,7 @@ int mre_qmp_cmd_x_plan(struct mre_qmp_req *r)
 	if (uri) {
 		if (mre_file_uri_parse(uri, &fu, &r->err))
 			return mre_qmp_fail_err(r, &r->err);
-		t = (struct mre_job_target){ fu.path, fu.offset, fu.offset_given };
+		t = (struct mre_job_target){ .path = fu.path, .offset = fu.offset, .offset_given = fu.offset_given };
 	}
 	mre_qmp_migcfg_facts(&r->q->cfg, &fp);
 	rc = mre_engine_plan(r->q->eng, kind && !strcmp(kind, "restore") ? MRE_JOB_RESTORE : MRE_JOB_SAVE,

@@ -2,7 +2,8 @@
 /*
  * test_chan.c: the channel runner with both backends: data lands where it
  * should for every channel count and ring depth, reads past the end are
- * errors, a unit's error and a cancel stop the run and are reported.
+ * errors, a unit's error and a cancel stop the run and are reported, and
+ * a producer-fed run (unknown length) ends cleanly on MRE_CHAN_NO_MORE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,43 @@ static void failures(enum mre_io_backend be)
 	close(fd);
 }
 
+/* Units handed out until a shared counter runs dry: a queue's consumer. */
+struct feed {
+	atomic_uint left;
+	atomic_uint taken;
+};
+
+static int feed_fn(void *p, struct mre_chan *ch, uint64_t u, struct mre_err *err)
+{
+	struct feed *f = p;
+	unsigned n = atomic_load(&f->left);
+
+	(void)ch;
+	(void)u;
+	(void)err;
+	do {
+		if (!n)
+			return MRE_CHAN_NO_MORE;
+	} while (!atomic_compare_exchange_weak(&f->left, &n, n - 1));
+	atomic_fetch_add(&f->taken, 1);
+	return 0;
+}
+
+static void open_ended(enum mre_io_backend be, unsigned nchan)
+{
+	struct mre_chan_cfg cfg = { .backend = be, .nchan = nchan, .fd = -1 };
+	struct mre_err err = MRE_ERR_INIT;
+	struct feed f;
+	int r;
+
+	atomic_init(&f.left, 1000);
+	atomic_init(&f.taken, 0);
+	r = mre_chan_run(&cfg, UINT64_MAX, feed_fn, &f, NULL, &err);
+	is_int(r, 0, "%s x%u: an open-ended run ends without error on MRE_CHAN_NO_MORE",
+	       mre_io_backend_name(be), nchan);
+	is_int(atomic_load(&f.taken), 1000, "%s x%u: every queued unit was taken once", mre_io_backend_name(be), nchan);
+}
+
 int main(void)
 {
 	uint8_t *data = malloc((size_t)NUNITS * UNIT);
@@ -125,11 +163,14 @@ int main(void)
 	for (size_t n = 0; n < 3; n++)
 		roundtrip(MRE_IO_THREADS, nchan[n], 0, data);
 	failures(MRE_IO_THREADS);
+	open_ended(MRE_IO_THREADS, 1);
+	open_ended(MRE_IO_THREADS, 3);
 	if (mre_io_uring_available()) {
 		for (size_t n = 0; n < 3; n++)
 			for (size_t d = 0; d < 2; d++)
 				roundtrip(MRE_IO_URING, nchan[n], depth[d], data);
 		failures(MRE_IO_URING);
+		open_ended(MRE_IO_URING, 2);
 	} else {
 		diag("io_uring unavailable here: uring cases skipped");
 	}
