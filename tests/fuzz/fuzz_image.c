@@ -5,14 +5,17 @@
  * loader from memory (mre_src_mem), and, when it loads, through the code
  * that works on a descriptor: a memfd holding the same bytes is inspected
  * (JSON and text reports), verified, read page by page, extracted block by
- * block, restored into a VM of matching memfd blocks, and re-written as
- * the compressed variant whose output must verify again. io_uring is
- * switched off (seccomp) so that AddressSanitizer sees every read.
+ * block, restored into a VM of matching memfd blocks, re-written as the
+ * compressed variant, and sent through the QEMU bridge: a mapped-ram image
+ * is emitted as a stream and ingested back, a sequential stream ingested.
+ * io_uring is switched off (seccomp) so that AddressSanitizer sees every
+ * read.
  *
  * Oracles besides the sanitizers: when a block can be both extracted and
  * restored, the two copies of its content must be equal; an image written
- * by the transcoder must verify; and no descriptor may be left open after
- * an input. Inputs whose work does not scale with their size (a 64 TiB
+ * by the transcoder or by ingest must verify, and one that went through
+ * emit and ingest must hold the same memory; and no descriptor may be left
+ * open after an input. Inputs whose work does not scale with their size (a 64 TiB
  * block of holes, a compressed block of millions of chunks) skip the deep
  * paths above a budget, so that each input runs in milliseconds.
  *
@@ -35,8 +38,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine/emit.h"
 #include "engine/extract.h"
 #include "engine/imagefile.h"
+#include "engine/ingest.h"
 #include "engine/job.h"
 #include "engine/report.h"
 #include "engine/transcode.h"
@@ -217,6 +222,97 @@ static void transcode(struct mre_imagefile *f)
 	unlink(path);
 }
 
+/* Each block of image @a must extract to the same content from image @b. */
+static void same_content(struct mre_imagefile *a, struct mre_imagefile *b, const char *what)
+{
+	for (unsigned i = 0; i < a->img->nblocks; i++) {
+		const struct mre_image_block *ib = &a->img->blocks[i];
+		int j = mre_image_find_block(b->img, ib->b.id);
+		uint8_t *x, *y;
+
+		if (ib->b.ignored)
+			continue;
+		if (j < 0)
+			fuzz_die("%s: block '%s' is missing", what, ib->b.id);
+		x = extract(a, i);
+		y = extract(b, (unsigned)j);
+		if (!x != !y || (x && memcmp(x, y, ib->b.used_length)))
+			fuzz_die("%s: block '%s' %s", what, ib->b.id,
+				 !x != !y ? "extracts from one image only" : "has another content");
+		free(x);
+		free(y);
+	}
+}
+
+/*
+ * The bridge: a QEMU stream in @fd (read from its start) -> an image with
+ * mre_ingest(). Returns true with the image open in @out.
+ */
+static bool ingest(int fd, struct mre_imagefile *out)
+{
+	struct mre_err err = MRE_ERR_INIT;
+	struct mre_ingest_result res;
+	struct mre_plan plan;
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/ingested.img", workdir);
+	mre_plan_defaults(&plan);
+	plan.channels = 1;
+	plan.io = MRE_PLAN_IO_THREADS;
+	plan.alignment = 4096;
+	plan.sync = MRE_SYNC_NONE;
+	if (lseek(fd, 0, SEEK_SET) ||
+	    mre_ingest(&(struct mre_ingest_opts){ .plan = &plan, .fd = fd, .source = "fuzz", .path = path },
+		       &res, &err)) {
+		unlink(path);
+		return false;
+	}
+	if (mre_imagefile_open(out, path, -1, MRE_OFFSET_AUTO, 0, &err))
+		fuzz_die("ingest wrote an image that does not load: %s", err.msg);
+	unlink(path);
+	return true;
+}
+
+/*
+ * A mapped-ram image -> a QEMU stream (emit) -> an image again (ingest):
+ * what comes back must verify and hold the same memory.
+ */
+static void emit_and_ingest(struct mre_imagefile *f)
+{
+	struct mre_err err = MRE_ERR_INIT;
+	struct mre_emit_result res;
+	struct mre_verify_result vres;
+	struct mre_imagefile back;
+	int fd = fuzz_memfd(NULL, 0);
+
+	if (!mre_emit(f, &(struct mre_emit_opts){ .fd = fd, .channels = 1, .backend = MRE_IO_THREADS,
+						  .verify = true },
+		      &res, &err) &&
+	    !res.ignore_shared) {
+		if (!ingest(fd, &back))
+			fuzz_die("ingest refuses the stream emit made");
+		if (mre_verify(&back, &(struct mre_verify_opts){ .channels = 1 }, &vres, &err))
+			fuzz_die("emit then ingest gives an image that does not verify: %s", err.msg);
+		same_content(f, &back, "emit then ingest");
+		mre_imagefile_close(&back);
+	}
+	close(fd);
+}
+
+/* A sequential stream through ingest: if it takes it, the image must verify. */
+static void ingest_input(int fd)
+{
+	struct mre_err err = MRE_ERR_INIT;
+	struct mre_verify_result vres;
+	struct mre_imagefile img;
+
+	if (!ingest(fd, &img))
+		return;
+	if (mre_verify(&img, &(struct mre_verify_opts){ .channels = 1 }, &vres, &err))
+		fuzz_die("ingest accepted a stream and wrote an image that does not verify: %s", err.msg);
+	mre_imagefile_close(&img);
+}
+
 /* Everything that needs a descriptor, on a memfd with the input's bytes. */
 static void deep(const uint8_t *data, size_t size)
 {
@@ -262,7 +358,11 @@ static void deep(const uint8_t *data, size_t size)
 	}
 	if (f.img->mapped_ram && f.img->page_size == 4096) {
 		restore_and_compare(&f, path);
+		if (ok)
+			emit_and_ingest(&f);
 	} else {
+		if (!f.img->mapped_ram && f.stream_offset == 0)
+			ingest_input(fd);
 		/* no VM to restore into: extract alone (sequential streams replay
 		 * their records) */
 		for (unsigned i = 0; i < f.img->nblocks; i++)
