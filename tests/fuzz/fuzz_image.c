@@ -11,13 +11,14 @@
  * io_uring is switched off (seccomp) so that AddressSanitizer sees every
  * read.
  *
- * Oracles besides the sanitizers: when a block can be both extracted and
- * restored, the two copies of its content must be equal; an image written
- * by the transcoder or by ingest must verify, and one that went through
- * emit and ingest must hold the same memory; and no descriptor may be left
- * open after an input. Inputs whose work does not scale with their size (a 64 TiB
- * block of holes, a compressed block of millions of chunks) skip the deep
- * paths above a budget, so that each input runs in milliseconds.
+ * Oracles besides the sanitizers: the JSON report (what x-image-inspect
+ * returns) must parse; when a block can be both extracted and restored,
+ * the two copies of its content must be equal; an image written by the
+ * transcoder or by ingest must verify, and one that went through emit and
+ * ingest must hold the same memory; and no descriptor may be left open
+ * after an input. Inputs whose work does not scale with their size (a
+ * 64 TiB block of holes, a compressed block of millions of chunks) skip
+ * the deep paths above a budget, so that each input runs in milliseconds.
  *
  * The mrengine header and the trailer carry CRCs that random mutation
  * almost never gets right, so every input also runs a second time with
@@ -37,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cJSON.h>
 
 #include "engine/emit.h"
 #include "engine/extract.h"
@@ -332,6 +335,14 @@ static void deep(const uint8_t *data, size_t size)
 	}
 	mre_wbuf_init(&wb);
 	mre_report_json(&f, &wb);
+	{
+		/* what x-image-inspect sends as its return value */
+		cJSON *j = cJSON_ParseWithLength((const char *)wb.data, wb.len);
+
+		if (!j)
+			fuzz_die("inspect --json printed something that is not JSON: %.200s", (const char *)wb.data);
+		cJSON_Delete(j);
+	}
 	mre_wbuf_free(&wb);
 	null = fopen("/dev/null", "w");
 	if (null) {
