@@ -145,10 +145,46 @@ def socket_file():
     t.ok(not os.path.exists(sock), "the daemon's own socket is removed at exit")
 
 
+def plan_during_restore():
+    """x-plan while a restore runs: the policy gets no content sample (the
+    restore may unmap the RAM if it fails), and the daemon survives."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from qmp import QMP
+    sock = os.path.join(tmp, "plan.sock")
+    ram = os.path.join(tmp, "plan.ram")
+    with open(ram, "wb") as f:
+        f.write(os.urandom(4 << 20))
+    pol = os.path.join(tmp, "sampled.lua")
+    with open(pol, "w") as f:
+        f.write("return { on_save = function(vm) return "
+                "{ channels = vm.sample_compress_ratio > 0 and 7 or 3 } end }\n")
+    p = daemon(sock, args=["--policy", pol])
+    c = QMP(sock, timeout=60, negotiate=True)
+    c.cmd("object-add", {"qom-type": "memory-backend-file", "id": "pc.ram", "size": 4 << 20,
+                         "mem-path": ram, "share": True})
+    c.cmd("migrate-set-capabilities", {"capabilities": [{"capability": "mapped-ram", "state": True}]})
+    img = os.path.join(tmp, "plan.img")
+    plan = {"kind": "save", "uri": "file:" + os.path.join(tmp, "other.img")}
+    t.eq(c.cmd("x-plan", plan)["channels"], 7, "idle: the policy sees the content sample")
+    c.cmd("migrate", {"uri": "file:" + img})
+    t.eq(c.wait_migration()["status"], "completed", "save")
+    c.cmd("migrate-set-parameters", {"max-bandwidth": 4096})
+    c.cmd("migrate-incoming", {"uri": "file:" + img})
+    t.eq(c.cmd("query-migrate")["status"] in ("setup", "active"), True, "a slow restore runs")
+    t.eq(c.cmd("x-plan", plan)["channels"], 3, "meanwhile x-plan samples nothing")
+    c.cmd("migrate_cancel")
+    t.eq(c.wait_migration()["status"], "cancelled", "the restore is cancelled")
+    c.cmd("x-plan", plan)
+    c.close()
+    rc, err = stop(p)
+    t.eq(rc, 0, "the daemon exits cleanly")
+
+
 def main():
     out_of_descriptors()
     private_files()
     socket_file()
+    plan_during_restore()
     sys.exit(t.done())
 
 
