@@ -9,7 +9,7 @@ set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 liblua5.4-dev liburing-dev libcjson-dev libzstd-dev liblz4-dev
-python3 zstd lz4 fio socat util-linux e2fsprogs clang
+python3 zstd lz4 fio socat util-linux e2fsprogs clang libclang-rt-14-dev
 golang-go golang-github-digitalocean-go-qemu-dev"
 QEMU_PKG=qemu-system-x86
 QEMU_MIN_MAJOR=10

@@ -25,3 +25,5 @@ include tests/policy.mk
 include tests/interop.mk
 include tests/bridge.mk
 include tests/doc.mk
+include tests/fuzz.mk
+include tests/soak.mk

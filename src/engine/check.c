@@ -12,6 +12,7 @@
 #include "io/file.h"
 #include "util/bytes.h"
 #include "util/crc32c.h"
+#include "util/zero.h"
 
 int mre_check_chunks(const struct mre_image *img, unsigned bi, uint64_t c0, uint64_t c1,
 		     const uint8_t *pages, struct mre_err *err)
@@ -127,5 +128,21 @@ int mre_chunk_unpack(const struct mre_image *img, unsigned bi, uint64_t ci, cons
 				   (unsigned long long)(ci * ib->b.chunk_size / img->page_size),
 				   (unsigned long long)((ci * ib->b.chunk_size + bytes) / img->page_size - 1),
 				   (unsigned long long)c->offset);
+	/*
+	 * The writer sets a page's bit exactly when the page holds data. A
+	 * page with data and no bit means the bitmap (which no chunk CRC
+	 * covers) is corrupt: readers that go by the chunk (restore) and
+	 * readers that go by the bitmap (extract) would disagree.
+	 */
+	if (ib->bitmap && c->flags != MRE_CHUNK_F_ZERO && stored) {
+		uint64_t first = ci * ib->b.chunk_size / img->page_size;
+
+		for (uint64_t p = 0; p < bytes / img->page_size; p++)
+			if (!mre_bit_test(ib->bitmap, first + p) &&
+			    !mre_is_zero(out + p * img->page_size, img->page_size))
+				return mre_err_set(err, MRE_EFORMAT,
+						   "RAM block '%s': page %llu holds data in chunk %llu but its bitmap bit is clear: the bitmap is corrupt",
+						   ib->b.id, (unsigned long long)(first + p), (unsigned long long)ci);
+	}
 	return 0;
 }

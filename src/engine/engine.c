@@ -148,7 +148,12 @@ static int policy_layer(struct mre_engine *e, enum mre_job_kind kind, const stru
 	int r, fd;
 
 	mre_facts_host(&host);
-	if ((r = mre_facts_vm(&vm, &e->vm, kind == MRE_JOB_SAVE, err)))
+	/*
+	 * The content sample reads the blocks' mappings, which a running
+	 * restore unmaps from its own thread if it fails: while a job runs
+	 * (only x-plan gets here then), plan without a sample.
+	 */
+	if ((r = mre_facts_vm(&vm, &e->vm, kind == MRE_JOB_SAVE && !mre_engine_busy(e), err)))
 		return r;
 	if (!params)
 		params = &none;
@@ -175,7 +180,11 @@ static int policy_layer(struct mre_engine *e, enum mre_job_kind kind, const stru
 	if (fd >= 0)
 		close(fd);
 	mre_facts_vm_free(&vm);
-	if (!r && !(plan->policy = strdup(mre_policy_name(e->policy))))
+	if (r)
+		return r;
+	/* a hook that returned a plan has named the policy already */
+	free(plan->policy);
+	if (!(plan->policy = strdup(mre_policy_name(e->policy))))
 		r = mre_err_set(err, -ENOMEM, "out of memory");
 	return r;
 }

@@ -215,7 +215,8 @@ int mre_extract_block(struct mre_imagefile *f, const char *id, const char *out_p
 		return mre_err_set(err, -ENODATA,
 				   "%s: block '%s' is shared memory skipped by x-ignore-shared: the image holds no pages for it",
 				   f->path, id);
-	out = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* guest memory: private, like the images and backings mrengine creates */
+	out = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return mre_err_sys(err, -errno, "cannot create '%s'", out_path);
 	if (ftruncate(out, (off_t)ib->b.used_length)) {

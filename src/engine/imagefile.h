@@ -39,8 +39,10 @@ void mre_imagefile_close(struct mre_imagefile *f);
 /*
  * Read the guest content of pages [first, first + n) of block @bi into
  * @buf (zeros where the image holds no data), from a plain or compressed
- * image, checking chunk CRCs. @chunkbuf must hold a chunk plus 4 KiB for
- * compressed images (unused otherwise). Thread-safe (positioned reads).
+ * image, checking chunk CRCs. For compressed images @chunkbuf must hold
+ * two chunks: a chunk's stored bytes (up to a chunk) are read after the
+ * chunk they decompress into (unused otherwise). Thread-safe (positioned
+ * reads).
  */
 int mre_imagefile_read_pages(const struct mre_imagefile *f, unsigned bi, uint64_t first, uint64_t n,
 			     uint8_t *buf, uint8_t *chunkbuf, struct mre_err *err);

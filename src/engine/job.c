@@ -81,13 +81,8 @@ void mre_job_set_status(struct mre_job *job, enum mre_job_status st)
 	}
 }
 
-static void *job_main(void *arg)
+void mre_job_end(struct mre_job *job, int r)
 {
-	struct mre_job *job = arg;
-	int r;
-
-	mre_job_set_status(job, MRE_JOB_SETUP);
-	r = job->kind == MRE_JOB_SAVE ? mre_save_run(job, &job->err) : mre_restore_run(job, &job->err);
 	job->end_ns = mre_now_ns();
 	if (!job->setup_ns)
 		job->setup_ns = job->end_ns;
@@ -97,6 +92,22 @@ static void *job_main(void *arg)
 		mre_job_set_status(job, MRE_JOB_CANCELLED);
 	else
 		mre_job_set_status(job, MRE_JOB_FAILED);
+	/*
+	 * A cancel that arrived after the transfer's last check left the job
+	 * "cancelling", which refuses every status but "cancelled" (QEMU's
+	 * rule): end there, or the job would look busy forever.
+	 */
+	mre_job_set_status(job, MRE_JOB_CANCELLED);
+}
+
+static void *job_main(void *arg)
+{
+	struct mre_job *job = arg;
+	int r;
+
+	mre_job_set_status(job, MRE_JOB_SETUP);
+	r = job->kind == MRE_JOB_SAVE ? mre_save_run(job, &job->err) : mre_restore_run(job, &job->err);
+	mre_job_end(job, r);
 	return NULL;
 }
 

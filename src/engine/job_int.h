@@ -74,6 +74,8 @@ struct mre_job {
 uint64_t mre_now_ns(void);
 /* Move to @st (queued for the control thread). */
 void mre_job_set_status(struct mre_job *job, enum mre_job_status st);
+/* The final status, once the transfer returned @r (0 or an error). */
+void mre_job_end(struct mre_job *job, int r);
 
 /* The transfers, run on the job's thread; 0 or an error in @err. */
 int mre_save_run(struct mre_job *job, struct mre_err *err);

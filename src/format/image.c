@@ -159,6 +159,38 @@ int mre_image_find_block(const struct mre_image *img, const char *id)
 	return -1;
 }
 
+/*
+ * The trailer's block list must be the stream's, block for block: verify
+ * and restore index the checksums by the image's block and page numbers.
+ * A checksum chunk is at most MRE_TRAILER_MAX_CHUNK_BYTES of guest memory,
+ * which bounds what a reader buffers to check one.
+ */
+static int check_trailer_blocks(const struct mre_image *img, struct mre_err *err)
+{
+	const struct mre_trailer *t = &img->trailer;
+
+	if ((uint64_t)t->chunk_pages * img->page_size > MRE_TRAILER_MAX_CHUNK_BYTES)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: trailer: checksum chunks of %u pages of %llu bytes exceed %u bytes",
+				   (unsigned long long)img->trailer_offset + 36, t->chunk_pages,
+				   (unsigned long long)img->page_size, MRE_TRAILER_MAX_CHUNK_BYTES);
+	if (t->nblocks != img->nblocks)
+		return mre_err_set(err, MRE_EFORMAT,
+				   "offset 0x%llx: trailer: %u RAM blocks, but the stream has %u",
+				   (unsigned long long)img->trailer_offset + 44, t->nblocks, img->nblocks);
+	for (unsigned i = 0; i < t->nblocks; i++) {
+		const struct mre_image_block *ib = &img->blocks[i];
+
+		if (strcmp(t->blocks[i].id, ib->b.id) || t->blocks[i].npages != ib->npages)
+			return mre_err_set(err, MRE_EFORMAT,
+					   "offset 0x%llx: trailer: block %u is '%s' of %llu pages, but the stream's is '%s' of %llu pages",
+					   (unsigned long long)img->trailer_offset, i, t->blocks[i].id,
+					   (unsigned long long)t->blocks[i].npages, ib->b.id,
+					   (unsigned long long)ib->npages);
+	}
+	return 0;
+}
+
 /* The trailer, if the file ends with one after the stream (and the data area). */
 static int load_trailer(struct mre_rd *rd, struct mre_image *img, struct mre_err *err)
 {
@@ -199,7 +231,7 @@ static int load_trailer(struct mre_rd *rd, struct mre_image *img, struct mre_err
 				   (unsigned long long)img->trailer.stream_offset,
 				   (unsigned long long)img->trailer.stream_end,
 				   (unsigned long long)img->stream_offset, (unsigned long long)img->stream_end);
-	return 0;
+	return check_trailer_blocks(img, err);
 }
 
 /* Compressed blocks: read and check every chunk table entry. */
@@ -221,10 +253,14 @@ static int load_chunks(struct mre_rd *rd, struct mre_image *img, struct mre_err 
 			return mre_err_set(err, -ENOMEM, "out of memory for the chunk table of '%s'", ib->b.id);
 		}
 		r = mre_rd_pread(rd, buf, bytes, ib->b.pages_offset + MRE_CHUNK_HDR, "chunk table", err);
+		/*
+		 * A chunk that compression does not make smaller is stored raw,
+		 * so compressed bytes never exceed the chunk's size; every
+		 * reader sizes its buffer (one chunk plus 4 KiB) on that.
+		 */
 		if (!r)
 			r = mre_chunk_entries_decode(buf, ib->b.pages_offset, &h, ib->b.used_length, img->stream_end,
-						     img->data_end, ib->b.chunk_size + ib->b.chunk_size / 8 + 65536,
-						     ib->chunks, err);
+						     img->data_end, ib->b.chunk_size, ib->chunks, err);
 		free(buf);
 		if (r)
 			return mre_err_prefix(err, "RAM block '%s'", ib->b.id);

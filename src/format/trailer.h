@@ -35,6 +35,8 @@
 #define MRE_TRAILER_DONE "MREDONE\n"
 #define MRE_TRAILER_END 16u /* length + marker */
 #define MRE_TRAILER_MAX (256u << 20)
+/* Guest bytes one checksum covers at most (chunk_pages x page size). */
+#define MRE_TRAILER_MAX_CHUNK_BYTES (16u << 20)
 
 struct mre_trailer_block {
 	char id[256];

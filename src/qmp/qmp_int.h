@@ -244,12 +244,14 @@ struct mre_qmp_client {
 struct mre_qmp_listener {
 	int fd;
 	char *path;                 /* socket file we created, unlinked at the end */
+	uint64_t dev, ino;          /* ... if it is still that file */
 };
 
 struct mre_qmp {
 	struct mre_engine *eng;
 	struct mre_qmp_listener *listeners;
 	unsigned nlisteners;
+	uint64_t accept_resume_ms;  /* out of descriptors: listeners rest until then (0: accepting) */
 	bool stdio;                 /* a stdio endpoint was requested */
 	struct mre_qmp_client *clients;
 	unsigned next_client_id;

@@ -33,6 +33,10 @@
  * to take their last messages */
 #define DRAIN_JOB_MS 30000
 #define DRAIN_OUT_MS 2000
+/* how long the listeners rest when accept() finds no descriptor free */
+#define ACCEPT_RETRY_MS 250
+
+static uint64_t now_ms(void);
 
 /* ---- setup ------------------------------------------------------------------ */
 
@@ -68,9 +72,11 @@ static void close_listener(struct mre_qmp_listener *l)
 
 	if (l->fd >= 0)
 		close(l->fd);
-	/* remove the socket file only if it is still a socket: someone may
-	 * have replaced it, and we must not delete their file */
-	if (l->path && !lstat(l->path, &st) && S_ISSOCK(st.st_mode))
+	/* remove the socket file only if it is still the one we bound:
+	 * someone may have replaced it (another server, after removing
+	 * ours), and we must not delete their file */
+	if (l->path && !lstat(l->path, &st) && S_ISSOCK(st.st_mode) && (uint64_t)st.st_dev == l->dev &&
+	    (uint64_t)st.st_ino == l->ino)
 		unlink(l->path);
 	free(l->path);
 }
@@ -133,6 +139,7 @@ static int listen_unix(struct mre_qmp *q, const char *spec, struct mre_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mre_qmp_listener *ls;
+	struct stat st;
 	char *path = NULL;
 	mode_t old;
 	int fd = -1, r;
@@ -173,8 +180,14 @@ static int listen_unix(struct mre_qmp *q, const char *spec, struct mre_err *err)
 		unlink(path);
 		goto fail;
 	}
-	q->listeners[q->nlisteners].fd = fd;
-	q->listeners[q->nlisteners].path = path;
+	if (lstat(path, &st) < 0) {
+		r = mre_err_sys(err, -errno, "--qmp: cannot examine '%s'", path);
+		unlink(path);
+		goto fail;
+	}
+	q->listeners[q->nlisteners] = (struct mre_qmp_listener){
+		.fd = fd, .path = path, .dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino,
+	};
 	q->nlisteners++;
 	return 0;
 fail:
@@ -442,8 +455,14 @@ static void accept_client(struct mre_qmp *q, int lfd)
 	unsigned n = 0;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors, the connection stays queued and the
+		 * listener readable: polling it again at once would spin. Rest
+		 * it; a client that leaves frees a descriptor and wakes it. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			q->accept_resume_ms = now_ms() + ACCEPT_RETRY_MS;
 		return;
+	}
 	for (struct mre_qmp_client *c = q->clients; c; c = c->next)
 		n++;
 	if (n >= MAX_CLIENTS || !client_new(q, fd, fd, false))
@@ -463,6 +482,7 @@ static void reap_clients(struct mre_qmp *q)
 		if (c->dead) {
 			*pp = c->next;
 			client_free(c);
+			q->accept_resume_ms = 0;  /* a descriptor is free again */
 		} else {
 			pp = &c->next;
 		}
@@ -512,7 +532,15 @@ static int do_poll(struct mre_qmp *q, int timeout_ms, bool accept_input)
 		pfd[n] = (struct pollfd){ q->sigfd, POLLIN, 0 };
 		slot[n++] = (struct pslot){ PK_SIGNAL, NULL, q->sigfd };
 	}
-	for (unsigned i = 0; accept_input && i < q->nlisteners; i++) {
+	if (q->accept_resume_ms && now_ms() >= q->accept_resume_ms)
+		q->accept_resume_ms = 0;
+	if (accept_input && q->accept_resume_ms) {
+		uint64_t left = q->accept_resume_ms - now_ms();
+
+		if (timeout_ms < 0 || left < (uint64_t)timeout_ms)
+			timeout_ms = (int)left;
+	}
+	for (unsigned i = 0; accept_input && !q->accept_resume_ms && i < q->nlisteners; i++) {
 		pfd[n] = (struct pollfd){ q->listeners[i].fd, POLLIN, 0 };
 		slot[n++] = (struct pslot){ PK_LISTEN, NULL, q->listeners[i].fd };
 	}

@@ -10,18 +10,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-/* @p is 8-byte aligned and @len a multiple of 64 (any page size is). */
+/* An 8-byte load from any address (one mov where unaligned loads are
+ * allowed): pages in a stream's read buffer are not 8-byte aligned. */
+static inline uint64_t mre_zero_ld(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* @p at any alignment; @len a multiple of 64 (any page size is). */
 static inline bool mre_is_zero(const void *p, size_t len)
 {
-	const uint64_t *w = p;
+	const uint8_t *b = p;
 
 	/* data pages usually differ from zero in their first bytes */
-	if (w[0] | w[1])
+	if (mre_zero_ld(b) | mre_zero_ld(b + 8))
 		return false;
-	for (size_t i = 0; i < len / 8; i += 8) {
-		uint64_t acc = w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
-			       w[i + 7];
+	for (size_t i = 0; i < len; i += 64) {
+		uint64_t acc = mre_zero_ld(b + i) | mre_zero_ld(b + i + 8) | mre_zero_ld(b + i + 16) |
+			       mre_zero_ld(b + i + 24) | mre_zero_ld(b + i + 32) | mre_zero_ld(b + i + 40) |
+			       mre_zero_ld(b + i + 48) | mre_zero_ld(b + i + 56);
 
 		if (acc)
 			return false;
