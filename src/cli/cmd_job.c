@@ -81,6 +81,8 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 	unsigned groups = MRE_PLANOPT_IO | (save ? MRE_PLANOPT_WRITE : MRE_PLANOPT_READ);
 	int c;
 
+	/* a save reads RAM that exists: a missing mem-path is a mistake */
+	e->vm.existing_only = save;
 	optind = 1;
 	while ((c = getopt_long_only(argc, argv, "O:qh", longopts, NULL)) != -1) {
 		int r = mre_cli_vm_option(e, c, optarg);

@@ -87,7 +87,8 @@ static bool valid_id(const char *id)
 }
 
 /* Open (or create) a file backing; @fdsets resolves /dev/fdset/N. */
-static int open_file_backing(struct mre_ramblock *b, struct mre_fdsets *fdsets, struct mre_err *err)
+static int open_file_backing(struct mre_ramblock *b, bool existing_only, struct mre_fdsets *fdsets,
+			     struct mre_err *err)
 {
 	int64_t set;
 	struct stat st;
@@ -107,7 +108,10 @@ static int open_file_backing(struct mre_ramblock *b, struct mre_fdsets *fdsets, 
 	} else {
 		b->fd = open(b->mem_path, O_RDWR | O_CLOEXEC);
 		b->writable = b->fd >= 0;
-		if (b->fd < 0 && errno == ENOENT) {
+		if (b->fd < 0 && errno == ENOENT && existing_only) {
+			return mre_err_set(err, -ENOENT, "memory backend '%s': mem-path '%s' does not exist",
+					   b->id, b->mem_path);
+		} else if (b->fd < 0 && errno == ENOENT) {
 			b->fd = open(b->mem_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (b->fd >= 0) {
 				b->writable = true;
@@ -186,7 +190,7 @@ int mre_vm_add_object(struct mre_vm *vm, const struct mre_object_props *p,
 			r = mre_err_set(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
-		if ((r = open_file_backing(b, fdsets, err)))
+		if ((r = open_file_backing(b, vm->existing_only, fdsets, err)))
 			goto fail;
 	} else {
 		b->kind = MRE_BACKEND_MEMFD;

@@ -61,6 +61,7 @@ struct mre_vm {
 	struct mre_ramblock **blocks;
 	unsigned nblocks;
 	bool running;               /* QMP runstate: "running" vs "paused" */
+	bool existing_only;         /* a missing mem-path is an error, not created */
 };
 
 /* Default machine type written into the configuration section. */
@@ -84,7 +85,7 @@ struct mre_object_props {
  * Add a RAM block. The size must be a positive multiple of the page size.
  * A file backing that exists must be a regular file (a smaller one is
  * accepted here but refused by a save); a missing one is created, sized
- * and marked fresh. @fdsets may be NULL when no fdsets exist.
+ * and marked fresh -- or refused when @vm->existing_only (a save's source). @fdsets may be NULL when no fdsets exist.
  */
 int mre_vm_add_object(struct mre_vm *vm, const struct mre_object_props *p,
 		      struct mre_fdsets *fdsets, struct mre_err *err);

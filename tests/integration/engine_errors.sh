@@ -3,7 +3,7 @@
 # Bad input to save and restore: each is a clear error (exit 1), and no
 # file is left at the target path (nor a temporary one beside it).
 . "$srcdir/tests/lib.sh"
-plan 22
+plan 25
 
 "$MRENGINE" generate --size 2M --seed 5 "$TMP/ram"
 no_leftovers() { # no_leftovers DIR DESC
@@ -12,9 +12,15 @@ no_leftovers() { # no_leftovers DIR DESC
 }
 
 mkdir "$TMP/out"
-check_fails "save: backing file missing (read-only dir)" "cannot (open|size)|No such file" \
-	"$MRENGINE" save -object memory-backend-file,id=m,size=2M,mem-path="$TMP/nodir/ram" --output "$TMP/out/x.img"
+check_fails "save: mem-path that does not exist" "mem-path '$TMP/absent' does not exist" \
+	"$MRENGINE" save -object memory-backend-file,id=m,size=2M,mem-path="$TMP/absent" --output "$TMP/out/x.img"
+[ -e "$TMP/absent" ] && not_ok "save does not create a missing mem-path" || ok "save does not create a missing mem-path"
+[ -e "$TMP/out/x.img" ] && not_ok "no image after a save from a missing mem-path" ||
+	ok "no image after a save from a missing mem-path"
 truncate -s 1M "$TMP/short"
+"$MRENGINE" save -q -object memory-backend-file,id=m,size=2M,mem-path="$TMP/ram" --output "$TMP/ok.img"
+check_fails "restore: backing in a directory that does not exist" "cannot open mem-path '$TMP/nodir/ram'" \
+	"$MRENGINE" restore "$TMP/ok.img" -object memory-backend-file,id=m,size=2M,mem-path="$TMP/nodir/ram"
 check_fails "save: backing smaller than the block" "smaller than the block" \
 	"$MRENGINE" save -object memory-backend-file,id=m,size=2M,mem-path="$TMP/short" --output "$TMP/out/x.img"
 [ -e "$TMP/out/x.img" ] && not_ok "no image after a failed save" || ok "no image after a failed save"
