@@ -2,8 +2,9 @@
 /*
  * restore.c: image -> VM RAM.
  *
- * The image is parsed (bitmaps, chunk tables, trailer) and matched block by
- * block with the VM: every stored block must exist with the same length
+ * The image is parsed (bitmaps, chunk tables, trailer), held to verify's
+ * whole-file rules (a completed header, the VM description, the metadata
+ * checksum: mre_verify_structure) and matched block by block with the VM: every stored block must exist with the same length
  * (unless the restore is partial: then blocks the VM lacks are left out),
  * and every VM block must be in the image. Plain images: each channel
  * claims 8 MiB units and reads every run of present pages straight into the
@@ -25,6 +26,7 @@
 #include "engine/check.h"
 #include "engine/imagefile.h"
 #include "engine/job_int.h"
+#include "engine/verify.h"
 #include "format/ram.h"
 #include "util/bytes.h"
 
@@ -60,6 +62,9 @@ static int open_input(struct restore_ctx *c, struct mre_err *err)
 	job->in_fd = job->in_page_fd = -1;
 	r = mre_imagefile_open(&c->img, job->path, fd, offset, 0, err);
 	if (r)
+		return r;
+	/* a cut, unfinished or tampered file is refused before RAM is touched */
+	if ((r = mre_verify_structure(&c->img, err)))
 		return r;
 	job->direct_io = c->page_fd != c->img.fd && (fcntl(c->page_fd, F_GETFL) & O_DIRECT);
 	return 0;

@@ -199,14 +199,11 @@ out:
 	return r;
 }
 
-int mre_verify(struct mre_imagefile *f, const struct mre_verify_opts *opts,
-	       struct mre_verify_result *res, struct mre_err *err)
+int mre_verify_structure(struct mre_imagefile *f, struct mre_err *err)
 {
 	const struct mre_image *img = f->img;
-	unsigned channels = opts && opts->channels ? opts->channels : 2;
 	int r;
 
-	memset(res, 0, sizeof(*res));
 	if (!img->ram_seen)
 		return mre_err_set(err, MRE_EFORMAT, "%s: the stream has no ram section", f->path);
 	/* QEMU writes the VM description after EOF except for Xen machines; a
@@ -217,11 +214,23 @@ int mre_verify(struct mre_imagefile *f, const struct mre_verify_opts *opts,
 				   f->path, (unsigned long long)img->stream_end);
 	if ((r = check_header(f, err)) || (r = check_tail(f, err)))
 		return r;
-	if (!img->has_trailer)
+	if (img->has_trailer && (r = mre_check_meta(img, f->fd, err)))
+		return mre_err_prefix(err, "%s", f->path);
+	return 0;
+}
+
+int mre_verify(struct mre_imagefile *f, const struct mre_verify_opts *opts,
+	       struct mre_verify_result *res, struct mre_err *err)
+{
+	unsigned channels = opts && opts->channels ? opts->channels : 2;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = mre_verify_structure(f, err)))
+		return r;
+	if (!f->img->has_trailer)
 		return 0; /* e.g. written by QEMU: structure only, no checksums */
 	res->has_checksums = true;
-	if ((r = mre_check_meta(img, f->fd, err)))
-		return mre_err_prefix(err, "%s", f->path);
 	if (opts && opts->structure_only)
 		return 0;
 	return verify_data(f, channels, res, err);

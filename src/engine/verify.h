@@ -24,6 +24,11 @@ struct mre_verify_result {
 	uint64_t bytes_read;
 };
 
+/* The whole-file rules without reading page data: a ram section, the VM
+ * description, a completed header, nothing unexplained after the stream,
+ * the metadata checksum. What a restore checks before it writes RAM. */
+int mre_verify_structure(struct mre_imagefile *f, struct mre_err *err);
+
 /* 0 when the opened image is complete and valid; an error naming the first
  * problem (and for corrupt data, the block and page range) otherwise. */
 int mre_verify(struct mre_imagefile *f, const struct mre_verify_opts *opts,

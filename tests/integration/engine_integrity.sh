@@ -4,7 +4,7 @@
 # variant: corrupt data is found and named (block and pages), an unfinished
 # image is refused, and compressed images round-trip byte-exact.
 . "$srcdir/tests/lib.sh"
-plan 42
+plan 45
 
 "$MRENGINE" generate --size 6M --seed 11 "$TMP/a.ram"
 "$MRENGINE" generate --size 1028K --mix 50,0,50 --seed 12 "$TMP/b.ram"
@@ -59,6 +59,7 @@ check_fails "a flipped bitmap byte is refused" "offset 0x|checksum" "$MRENGINE" 
 end=$(json "$TMP/p.img" "d['stream-end']")
 cp "$TMP/p.img" "$TMP/vd.img"; flip "$TMP/vd.img" "$((end - 3))"
 check_fails "a flipped vmdesc byte is refused" "metadata .* does not match its checksum" "$MRENGINE" verify "$TMP/vd.img"
+check_fails "restore refuses it too, naming the file" "vd.img: .*metadata .* does not match its checksum" restore_to "$TMP/vd.img" "$TMP/vd"
 
 # torn ends: no completion marker, or a cut trailer
 size=$(stat -c %s "$TMP/p.img")
@@ -71,6 +72,7 @@ check_fails "cut inside the vmdesc" "offset 0x" "$MRENGINE" verify "$TMP/t3.img"
 vd=$(json "$TMP/p.img" "d['vmdesc']['offset']")
 head -c "$vd" "$TMP/p.img" >"$TMP/t4.img"
 check_fails "cut right after EOF" "without the VM description" "$MRENGINE" verify "$TMP/t4.img"
+check_fails "restore refuses a file cut right after EOF" "t4.img: .*without the VM description" restore_to "$TMP/t4.img" "$TMP/t4"
 
 # checksums off: still a trailer, metadata checked, no page checksums
 # shellcheck disable=SC2086
@@ -108,6 +110,7 @@ d[52:56] = struct.pack('<I', crc ^ 0xffffffff)
 open(sys.argv[2], 'wb').write(d)
 PY
 check_fails "verify refuses an in-progress header" "never completed" "$MRENGINE" verify "$TMP/hp.img"
+check_fails "restore refuses an in-progress header" "hp.img: .*never completed" restore_to "$TMP/hp.img" "$TMP/hp"
 cp "$TMP/h.img" "$TMP/hc.img"; flip "$TMP/hc.img" 70
 check_fails "a corrupt header is refused" "header checksum mismatch" "$MRENGINE" verify "$TMP/hc.img"
 
