@@ -38,12 +38,26 @@ summary() {
 	done <"$times"
 }
 
-# Print the logs of a failed test run found under directory $1.
+# The tests under directory $1 that failed or errored: their .trs files.
+failed_trs() {
+	grep -rlE '^:test-result: (FAIL|ERROR|XPASS)' --include='*.trs' "$1" 2>/dev/null | sort
+}
+
+# Print the logs of a failed test run found under directory $1: the whole
+# test-suite.log, then a digest (each failed test's verdicts and the end of
+# its log), so that the names are also at the end of the output.
 show_logs() {
 	for log in "$1/test-suite.log" "$1"/mrengine-*/_build/sub/test-suite.log; do
 		[ -f "$log" ] || continue
 		printf '\n==> %s\n' "$log"
 		cat "$log"
+	done
+	step "failed tests under $1"
+	for trs in $(failed_trs "$1"); do
+		log=${trs%.trs}.log
+		printf '\n--- %s\n' "${log%.log}"
+		grep -E '^(FAIL|ERROR|XPASS):' "$log" | head -5
+		tail -n 25 "$log"
 	done
 }
 

@@ -45,6 +45,12 @@ vector() {
 	echo "$out"
 }
 
+# Succeeds if this kernel lets us set up an io_uring (seccomp in a
+# container or kernel.io_uring_disabled may refuse it).
+have_uring() {
+	PYTHONPATH="$srcdir/tests/lib" python3 -c 'import qemu, sys; sys.exit(not qemu.uring_ok())'
+}
+
 # Unmount, retrying briefly: io_uring releases registered files only
 # asynchronously after a process exits, which keeps the mount busy a moment.
 umount_retry() {

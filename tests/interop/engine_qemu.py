@@ -80,6 +80,7 @@ def main():
         t.skip_all(str(e))
     with qemu.Workdir() as wd:
         dio = qemu.odirect_ok(wd.path)
+        uring = qemu.uring_ok()
         ram = wd.file("vm.ram")
         mrengine("generate", "--size", "64M", "--seed", "21", ram)
         vm = "memory-backend-file,id=pc.ram,size=64M,mem-path=%s" % ram
@@ -93,6 +94,9 @@ def main():
         for name, args, multifd in plans:
             if "--direct-io" in args and not dio:
                 t.skip("the filesystem refuses O_DIRECT", name)
+                continue
+            if "uring" in args and not uring:
+                t.skip("io_uring is refused here", name)
                 continue
             img = wd.file("m.img")
             if run_ok(t, "mrengine save: " + name, "save", "-q", "-object", vm, "--output", img, *args):
@@ -133,7 +137,7 @@ def main():
                 src.migrate_file(qimg)
                 for how, extra in [("", []), (", io_uring direct-io", ["--io", "uring", "--direct-io", "on"]),
                                    (", threads 1 channel", ["--io", "threads", "--channels", "1"])]:
-                    if "on" in extra and not dio:
+                    if ("on" in extra and not dio) or ("uring" in extra and not uring):
                         continue
                     got = restore_blocks(t, wd, qimg, "QEMU's " + name + how, *extra)
                     if got:

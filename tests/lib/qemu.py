@@ -86,6 +86,18 @@ def odirect_ok(directory):
         buf.close()
 
 
+def uring_ok():
+    """True if this kernel lets us set up an io_uring (a container's seccomp
+    profile, or kernel.io_uring_disabled, may refuse it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)   # struct io_uring_params, zeroed
+    fd = libc.syscall(425, 1, params)            # io_uring_setup, on every arch
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
+
+
 class Workdir:
     """A temporary directory under $TMPDIR, removed on exit."""
 
