@@ -55,6 +55,7 @@ static void usage(FILE *out)
 		"  -incoming URI|defer  restore from URI at startup (mapped-ram implied), or\n"
 		"                       wait for migrate-incoming\n"
 		MRE_VM_HELP
+		MRE_VM_HELP_STREAM
 		"  -h, --help           show this help\n\n"
 		"Options take one or two dashes (-object, --object). The commands, their\n"
 		"arguments and errors are described in doc/qmp.md.\n");

@@ -22,8 +22,11 @@ static const char inspect_help[] =
 static const char verify_help[] =
 	"Usage: mrengine verify [--offset N] [--quiet] FILE\n"
 	"Check a whole image: header, configuration, section framing and footers,\n"
-	"RAM block layout inside the file, bitmaps, EOF. Exit status 0 only for a\n"
-	"valid, complete file; otherwise 1 and the first problem with its offset.\n\n"
+	"RAM block layout inside the file, bitmaps, EOF and the VM description; for\n"
+	"mrengine's images also the completion marker, the metadata checksum and\n"
+	"every page's checksum (read in parallel). Exit status 0 only for a valid,\n"
+	"complete file; otherwise 1 and the first problem with its offset (for\n"
+	"corrupt data: the block and page range).\n\n"
 	"  -o, --offset N    the stream starts at byte N (default: found automatically)\n"
 	"  -q, --quiet       print nothing on success\n"
 	"  -h, --help        show this help\n";

@@ -28,6 +28,7 @@ static const char save_help[] =
 	"  --policy P           a Lua policy (path, or name in ./policies or the installed\n"
 	"                       policies) decides the plan; the flags below are its input\n"
 	MRE_VM_HELP
+	MRE_VM_HELP_STREAM
 	MRE_PLAN_HELP_IO
 	MRE_PLAN_HELP_WRITE
 	MRE_PLAN_HELP_PREALLOC
@@ -85,7 +86,12 @@ static int parse(const char *cmd, const char *help, bool save, int argc, char **
 	e->vm.existing_only = save;
 	optind = 1;
 	while ((c = getopt_long_only(argc, argv, "O:qh", longopts, NULL)) != -1) {
-		int r = mre_cli_vm_option(e, c, optarg);
+		int r;
+
+		if (!save && MRE_VM_OPT_STREAM(c))
+			return mre_cli_usage(cmd, "--%s is what a save writes into the stream: a restore takes it from the image",
+					     c == MRE_OPT_UUID ? "uuid" : c == MRE_OPT_MACHINE ? "machine" : "device-state");
+		r = mre_cli_vm_option(e, c, optarg);
 
 		if (r < 0)
 			return MRE_EXIT_FAIL;

@@ -31,6 +31,7 @@ static const char help[] =
 	"on_complete, when present, are called once with a made-up half-way progress\n"
 	"report and a successful result so their cost shows too.\n\n"
 	MRE_VM_HELP
+	MRE_VM_HELP_STREAM
 	"  --target PATH        where the image would be written (default: the current\n"
 	"                       directory); its filesystem, O_DIRECT support, free space\n"
 	"                       and disk type are what the policy sees\n"
@@ -43,7 +44,6 @@ static const char help[] =
 	"  --max-bandwidth N    client parameter max-bandwidth (bytes/s; K, M, G)\n"
 	"  --param NAME=VALUE   any other client parameter (true/false, a number or text)\n"
 	"  --capability NAME=on|off   a migration capability set by the client\n"
-	"  --running            the VM is running (default: paused)\n"
 	"  -j, --json           print JSON\n"
 	"  -h, --help           show this help\n";
 
@@ -53,7 +53,6 @@ enum {
 	OPT_MAX_BW,
 	OPT_PARAM,
 	OPT_CAP,
-	OPT_RUNNING,
 };
 
 struct check_opts {
@@ -105,7 +104,6 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 		{ "max-bandwidth", required_argument, NULL, OPT_MAX_BW },
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "capability", required_argument, NULL, OPT_CAP },
-		{ "running", no_argument, NULL, OPT_RUNNING },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -150,9 +148,6 @@ static int parse(int argc, char **argv, struct mre_engine *e, struct check_opts 
 						     c == OPT_CAP ? "on|off" : "VALUE", optarg);
 			if (!mre_cli_param_set(&o->params, p))
 				return mre_cli_usage(cmd, "too many parameters (at most %d)", MRE_CLI_MAX_PARAMS);
-			break;
-		case OPT_RUNNING:
-			e->vm.running = true;
 			break;
 		case 'j':
 			o->json = true;

@@ -43,6 +43,10 @@ int mre_cli_vm_option(struct mre_engine *e, int opt, const char *arg)
 	case MRE_OPT_DEVICE_STATE:
 		r = set_str(&e->vm.device_state, arg);
 		break;
+	case MRE_OPT_RUNNING:
+		e->vm.running = true;
+		r = 0;
+		break;
 	default:
 		return 0;
 	}

@@ -15,8 +15,8 @@
  *  40  4  meta_crc: CRC-32C of the stream's non-page bytes (see doc/format.md)
  *  44  4  nblocks
  *  48     per block: u8 id length, id, le64 pages, then one le32 CRC-32C per
- *         chunk of chunk_pages pages: the CRC of the data of the chunk's
- *         pages that hold data (bitmap bit set), in page order (0 if none)
+ *         chunk of chunk_pages pages: the chunk's pages that hold data
+ *         (bitmap bit set) folded in page order (mre_trailer_fold; 0 if none)
  *   T     le32 CRC-32C of bytes 0..T-1
  *   T+4   le64 total length L of the trailer (through the marker)
  *   T+12  8   "MREDONE\n"  (the last 8 bytes of the file)

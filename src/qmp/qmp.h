@@ -15,7 +15,8 @@
 struct mre_engine;
 struct mre_qmp;
 
-/* @eng must outlive the server. */
+/* @eng must outlive the server. Its VM starts running, as QEMU's does
+ * without -S. */
 int mre_qmp_new(struct mre_engine *eng, struct mre_qmp **out, struct mre_err *err);
 /* Closes every client and endpoint (removing socket files it created). */
 void mre_qmp_free(struct mre_qmp *q);
@@ -24,12 +25,10 @@ void mre_qmp_free(struct mre_qmp *q);
  * Add an endpoint: "unix:PATH[,server=on][,wait=off]" or "stdio". The
  * socket is created with mode 0600 before it listens; a stale socket file
  * at PATH is replaced, a live one (something accepts connections) or a
- * symlink is an error. server=off and wait=on are refused.
+ * symlink is an error. server=off is refused; wait=on is taken as
+ * wait=off (there is no guest to hold until a client connects).
  */
 int mre_qmp_listen(struct mre_qmp *q, const char *spec, struct mre_err *err);
-
-/* The --policy name, reported by query-version's package and kept for
- * the policy runtime. */
 
 /*
  * -incoming: "defer" waits for migrate-incoming; a URI starts the restore

@@ -47,12 +47,12 @@ int mre_qmp_new(struct mre_engine *eng, struct mre_qmp **out, struct mre_err *er
 	if (!q)
 		return mre_err_set(err, -ENOMEM, "out of memory");
 	q->eng = eng;
+	q->eng->vm.running = true; /* as QEMU without -S */
 	q->sigfd = -1;
 	mre_qmp_migcfg_init(&q->cfg);
 	*out = q;
 	return 0;
 }
-
 
 int mre_qmp_set_incoming(struct mre_qmp *q, const char *uri, struct mre_err *err)
 {

@@ -26,7 +26,6 @@
 void mre_vm_init(struct mre_vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
-	vm->running = true;
 }
 
 static void block_free(struct mre_ramblock *b)

@@ -60,7 +60,8 @@ struct mre_vm {
 	char *device_state;         /* path of a file with device sections, or NULL */
 	struct mre_ramblock **blocks;
 	unsigned nblocks;
-	bool running;               /* QMP runstate: "running" vs "paused" */
+	bool running;               /* running, or paused (the default): the QMP
+	                               runstate, vm.running for policies */
 	bool existing_only;         /* a missing mem-path is an error, not created */
 };
 

@@ -206,11 +206,14 @@ def main():
             crafted.chunk_entry_set(comp, table, 0, off, length, 4, crc),
             "unknown flags 0x4")
     # a page with data whose bit is clear: restore (which goes by the chunk)
-    # and extract (which went by the bitmap) would give different memory
+    # and extract (which went by the bitmap) would give different memory.
+    # Restore, like verify, finds it first by the metadata checksum.
     d = bytearray(comp)
     d[cinfo["blocks"][0]["bitmap-offset"]] &= 0xFE   # page 0 holds data
     refused("compressed block whose bitmap misses a page with data", bytes(d),
-            "page 0 holds data in chunk 0 but its bitmap bit is clear", ("extract", "restore"))
+            "page 0 holds data in chunk 0 but its bitmap bit is clear", ("extract",))
+    refused("compressed block whose bitmap misses a page with data", bytes(d),
+            "does not match its checksum", ("restore",))
     with open(path("crafted.img"), "wb") as f:
         f.write(bytes(d))
     rc, err = run("verify", path("crafted.img"))

@@ -5,7 +5,7 @@
 # labels reaching per-VM rules, on_restore against a real image, a broken
 # policy's error, and that nothing is ever written.
 . "$srcdir/tests/lib.sh"
-plan 22
+plan 24
 
 OBJ="-object memory-backend-memfd,id=pc.ram,size=64M"
 P="$srcdir/policies"
@@ -54,6 +54,24 @@ check_fails "a broken policy fails with its file and line" \
 	"$MRENGINE" policy-check "$TMP/broken.lua" $OBJ
 rm -f "$TMP/broken.lua"
 check_fails "an unknown policy name" "policy 'no-such-policy' not found" "$MRENGINE" policy-check no-such-policy $OBJ
+
+# --running: the command line's VM is paused unless told otherwise
+cat >"$TMP/runstate.lua" <<'LUA'
+return {
+  on_save = function(vm, target, host, params)
+    return { channels = vm.running and 3 or 1 }
+  end,
+}
+LUA
+for how in paused running; do
+	flag=; [ "$how" = running ] && flag=--running
+	# shellcheck disable=SC2086
+	"$MRENGINE" policy-check "$TMP/runstate.lua" $OBJ $flag --json >"$TMP/json" 2>"$TMP/err"
+	want=1; [ "$how" = running ] && want=3
+	[ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["plan"]["channels"], d["facts"]["vm"]["running"])' "$TMP/json" 2>&1)" = \
+		"$want $([ "$how" = running ] && echo True || echo False)" ] &&
+		ok "the policy sees a $how VM" || { not_ok "the policy sees a $how VM"; sed 's/^/#   /' "$TMP/json" "$TMP/err"; }
+done
 
 # on_restore against a real image
 if "$MRENGINE" save $OBJ --output "$TMP/img" -q >"$TMP/.out" 2>&1; then
