@@ -112,15 +112,18 @@ int mre_qmp_cmd_x_plan(struct mre_qmp_req *r)
 	struct mre_job_target t = { 0 };
 	struct mre_facts_params fp;
 	struct mre_plan plan;
+	bool restore = kind && !strcmp(kind, "restore");
 	int rc;
 
+	if (restore && !uri)
+		return mre_qmp_fail(r, "Parameter 'uri' is missing: a restore plan depends on the image");
 	if (uri) {
 		if (mre_file_uri_parse(uri, &fu, &r->err))
 			return mre_qmp_fail_err(r, &r->err);
 		t = (struct mre_job_target){ .path = fu.path, .offset = fu.offset, .offset_given = fu.offset_given };
 	}
 	mre_qmp_migcfg_facts(&r->q->cfg, &fp);
-	rc = mre_engine_plan(r->q->eng, kind && !strcmp(kind, "restore") ? MRE_JOB_RESTORE : MRE_JOB_SAVE,
+	rc = mre_engine_plan(r->q->eng, restore ? MRE_JOB_RESTORE : MRE_JOB_SAVE,
 			     uri ? &t : NULL, &fp, &plan, &r->err);
 	mre_file_uri_free(&fu);
 	if (rc)
