@@ -339,15 +339,18 @@ class Run:
             src.cmd("cont")
             src.cmd("migrate", {"uri": "exec:%s ingest -v %s" % (M, img)})
             rnd = random.Random(9)
-            writing, writes, deadline = True, 0, time.time() + 120
+            writing, writes, continued, deadline = True, 0, False, time.time() + 120
             while time.time() < deadline:
                 st = src.cmd("query-migrate")
                 s = st.get("status")
                 if s in ("completed", "failed", "cancelled"):
                     break
-                if s == "pre-switchover":
-                    # the guest is stopped; every write so far is in the last pass
+                if s == "pre-switchover" and not continued:
+                    # the guest is stopped; every write so far is in the last pass.
+                    # Once only: QEMU may still report pre-switchover a moment
+                    # after the continue, and a second one would be refused.
                     src.cmd("migrate-continue", {"state": "pre-switchover"})
+                    continued = True
                 elif s == "active" and writing:
                     writing = st["ram"]["dirty-sync-count"] < 8
                     for _ in range(128):
