@@ -117,12 +117,14 @@ static ssize_t wait_new(struct mre_pipehold *h)
 
 ssize_t mre_pipehold_read(struct mre_pipehold *h, void *buf, size_t len)
 {
-	ssize_t avail = wait_new(h), t, r;
+	ssize_t avail, t, r;
 	size_t rest;
 	int e;
 
-	if (avail <= 0 || !len)
-		return avail < 0 ? avail : 0;
+	if (!len)
+		return 0;
+	if ((avail = wait_new(h)) <= 0)
+		return avail;
 	/* a copy of all @fd holds; the first h->seen bytes were returned before */
 	t = tee(h->fd, h->peek[1], (size_t)avail, SPLICE_F_NONBLOCK);
 	if (t < 0)
