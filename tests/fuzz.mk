@@ -36,5 +36,3 @@ fuzz-clean:
 clean-local: fuzz-clean
 .PHONY: fuzz fuzz-clean
 
-# the threat model these tests check, installed with the other documents
-dist_doc_DATA += doc/security.md
