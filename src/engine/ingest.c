@@ -480,19 +480,7 @@ static char *build_meta(const struct ingest *g)
 		mre_jsonw_str(&j, g->walk.cfg.caps[i]);
 	mre_jsonw_arr_end(&j);
 	mre_jsonw_obj_end(&j);
-	mre_jsonw_key(&j, "plan");
-	mre_plan_json(g->o->plan, &j);
-	if (g->o->plan->header_json) {
-		mre_jsonw_key(&j, "data");
-		mre_jsonw_raw(&j, g->o->plan->header_json, strlen(g->o->plan->header_json));
-	}
-	mre_jsonw_obj_end(&j);
-	mre_wbuf_u8(&wb, 0);
-	if (mre_wbuf_err(&wb)) {
-		mre_wbuf_free(&wb);
-		return NULL;
-	}
-	return (char *)wb.data;
+	return mre_writer_meta_end(&j, &wb, g->o->plan);
 }
 
 /* The shared backings named by --ram, checked against the stream's blocks. */

@@ -104,19 +104,7 @@ static char *build_meta(const struct mre_job *job)
 	mre_jsonw_obj_end(&j);
 	if (job->plan.policy)
 		mre_jsonw_kstr(&j, "policy", job->plan.policy);
-	mre_jsonw_key(&j, "plan");
-	mre_plan_json(&job->plan, &j);
-	if (job->plan.header_json) {
-		mre_jsonw_key(&j, "data");
-		mre_jsonw_raw(&j, job->plan.header_json, strlen(job->plan.header_json));
-	}
-	mre_jsonw_obj_end(&j);
-	mre_wbuf_u8(&wb, 0);
-	if (mre_wbuf_err(&wb)) {
-		mre_wbuf_free(&wb);
-		return NULL;
-	}
-	return (char *)wb.data;
+	return mre_writer_meta_end(&j, &wb, &job->plan);
 }
 
 static int for_data(const struct mre_ramblock *rb, uint64_t pos, uint64_t end, uint64_t ps,

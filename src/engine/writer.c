@@ -867,6 +867,23 @@ void mre_writer_meta_begin(struct mre_jsonw *j, struct mre_wbuf *wb)
 	mre_jsonw_kstr(j, "created", when);
 }
 
+char *mre_writer_meta_end(struct mre_jsonw *j, struct mre_wbuf *wb, const struct mre_plan *plan)
+{
+	mre_jsonw_key(j, "plan");
+	mre_plan_json(plan, j);
+	if (plan->header_json) {
+		mre_jsonw_key(j, "data");
+		mre_jsonw_raw(j, plan->header_json, strlen(plan->header_json));
+	}
+	mre_jsonw_obj_end(j);
+	mre_wbuf_u8(wb, 0);
+	if (mre_wbuf_err(wb)) {
+		mre_wbuf_free(wb);
+		return NULL;
+	}
+	return (char *)wb->data;
+}
+
 void mre_writer_abort(struct mre_writer *w)
 {
 	if (!w)

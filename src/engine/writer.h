@@ -153,12 +153,14 @@ int mre_writer_set_tail(struct mre_writer *w, const uint8_t *post, size_t post_l
 			size_t vmdesc_len, struct mre_err *err);
 
 /*
- * Start the metadata object of an mrengine header: opens the JSON object
+ * The metadata object of an mrengine header: _begin opens the JSON object
  * with "mrengine" (version) and "created" (UTC time); the caller adds its
- * members and closes it.
+ * members; _end adds "plan" and the policy's "data", closes the object and
+ * returns the text (malloc'd, NUL-terminated), or NULL out of memory.
  */
 struct mre_jsonw;
 void mre_writer_meta_begin(struct mre_jsonw *j, struct mre_wbuf *wb);
+char *mre_writer_meta_end(struct mre_jsonw *j, struct mre_wbuf *wb, const struct mre_plan *plan);
 
 int mre_writer_finish(struct mre_writer *w, struct mre_err *err);
 void mre_writer_abort(struct mre_writer *w);
