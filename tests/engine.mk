@@ -12,10 +12,12 @@ TESTS += tests/unit/test_chan tests/unit/test_vm \
 	tests/integration/engine_integrity.sh \
 	tests/integration/engine_diskfull.sh \
 	tests/integration/engine_crash.sh \
-	tests/integration/engine_limits.sh
+	tests/integration/engine_limits.sh \
+	tests/integration/engine_demo.sh
 EXTRA_DIST += tests/integration/engine_roundtrip.sh tests/integration/engine_errors.sh \
 	tests/integration/engine_integrity.sh tests/integration/engine_diskfull.sh \
-	tests/integration/engine_crash.sh tests/integration/engine_limits.sh
+	tests/integration/engine_crash.sh tests/integration/engine_limits.sh \
+	tests/integration/engine_demo.sh
 check_PROGRAMS += tests/unit/test_engine
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c tests/tap.h
 tests_unit_test_engine_CPPFLAGS = $(TEST_CPPFLAGS)
