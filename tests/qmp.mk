@@ -14,9 +14,9 @@ QMP_TRANSCRIPTS = tests/qmp/protocol.qmp tests/qmp/runstate.qmp tests/qmp/fdsets
 	tests/qmp/migrate-fail.qmp tests/qmp/incoming.qmp tests/qmp/policy.qmp
 TESTS += tests/qmp/transcripts.py
 EXTRA_DIST += tests/qmp/transcripts.py $(QMP_TRANSCRIPTS)
-TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py \
+TESTS += tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/saverestore.py tests/qmp/diskfull.py \
 	tests/qmp/daemon_cli.py tests/qmp/boundary.sh
-EXTRA_DIST += tests/qmp/daemon.py tests/qmp/fdpass.py tests/qmp/robustness.py \
+EXTRA_DIST += tests/qmp/daemon.py tests/qmp/fdpass.py tests/qmp/robustness.py tests/qmp/diskfull.py \
 	tests/qmp/saverestore.py tests/qmp/daemon_cli.py tests/qmp/boundary.sh
 # conformance with go-qemu against real QEMU 10 (skips without Go or QEMU)
 TESTS += tests/interop/go_qmp.py

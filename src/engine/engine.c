@@ -54,7 +54,11 @@ bool mre_engine_busy(struct mre_engine *e)
 	if (!e->job)
 		return false;
 	mre_job_get_stats(e->job, &st);
-	return !mre_job_status_final(st.status);
+	if (!mre_job_status_final(st.status))
+		return true;
+	/* ended: join its thread, which unpins the blocks (object-del may follow) */
+	mre_job_wait(e->job, NULL);
+	return false;
 }
 
 const struct mre_param *mre_params_find(const struct mre_facts_params *params, const char *name)

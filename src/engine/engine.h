@@ -35,7 +35,8 @@ int mre_engine_init(struct mre_engine *e, struct mre_err *err);
 /* Cancels and waits for a running job, then frees everything. */
 void mre_engine_destroy(struct mre_engine *e);
 
-/* True while e->job exists and has not reached a final status. */
+/* True while e->job exists and has not reached a final status. Once it
+ * has, its thread is joined, which releases the RAM blocks it pinned. */
 bool mre_engine_busy(struct mre_engine *e);
 
 /*
